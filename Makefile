@@ -1,0 +1,38 @@
+# Two commands: `make figures` (main job) and `make test`. Both create/refresh .venv on their own.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.mailviz-installed
+export MPLBACKEND := Agg
+export PYTHONHASHSEED := 0
+# one OpenMP thread: on a shared 2-core machine two threads can be 20-70x slower
+export MAILVIZ_THREADS ?= 1
+export OMP_NUM_THREADS ?= 1
+
+.PHONY: figures test lint unit notebooks browser venv clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -e '.[dev,zoo]'
+	@touch $@
+
+venv: $(STAMP)
+
+## make figures: run every notebook through papermill at the quick profile -> figures/, build/notebooks/
+figures: $(STAMP)
+	$(BIN)/mailviz figures --profile quick
+
+## make test: lint + pytest (unit, property, training, browser) + nbval over the notebooks
+test: lint unit notebooks
+
+lint: $(STAMP)
+	$(BIN)/ruff check mailviz tests benchmarks
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest -p no:cacheprovider tests
+
+notebooks: $(STAMP)
+	$(BIN)/python -m pytest -p no:cacheprovider --nbval-lax --nbval-current-env notebooks
+
+clean:
+	rm -rf build .pytest_cache .ruff_cache

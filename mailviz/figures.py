@@ -1,0 +1,100 @@
+"""Regenerate every figure: run the notebooks through papermill (what ``make figures`` does).
+
+Each notebook in ``notebooks/`` named ``NN_slug.ipynb`` starts with a cell tagged ``parameters``
+(``PROFILE``, ``DEVICE``, ``SEED``, ...). :func:`run_notebooks` injects ``PROFILE`` (and any extra
+parameters), executes the notebook with the repository root as working directory, writes the
+executed copy under ``build/notebooks/`` (git-ignored) and lets the notebook save its figures
+through :func:`mailviz.plots.save` into ``figures/<notebook>/``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from mailviz.paths import build_root, project_root
+
+__all__ = ["list_notebooks", "run_notebooks"]
+
+
+def list_notebooks(notebooks_dir: str | Path | None = None) -> list[Path]:
+    """The course notebooks ``NN_slug.ipynb`` in order."""
+    folder = Path(notebooks_dir) if notebooks_dir is not None else project_root() / "notebooks"
+    return sorted(p for p in folder.glob("[0-9][0-9]_*.ipynb") if p.is_file())
+
+
+def _select(notebooks: list[Path], only: Sequence[str] | None) -> list[Path]:
+    if not only:
+        return notebooks
+    def matches(nb: Path, o: str) -> bool:
+        return nb.stem == o or nb.stem.startswith(o)
+
+    chosen = [nb for nb in notebooks if any(matches(nb, o) for o in only)]
+    missing = [o for o in only if not any(matches(nb, o) for nb in notebooks)]
+    if missing:
+        names = ", ".join(nb.stem for nb in notebooks)
+        raise ValueError(f"no notebook matches {missing}; available: {names}")
+    return chosen
+
+
+def run_notebooks(
+    profile: str = "quick",
+    only: Sequence[str] | None = None,
+    *,
+    notebooks_dir: str | Path | None = None,
+    out_dir: str | Path | None = None,
+    parameters: dict[str, Any] | None = None,
+    kernel_name: str = "python3",
+    verbose: bool = True,
+) -> list[Path]:
+    """Execute the notebooks with papermill at ``profile``; return the executed copies' paths.
+
+    Args:
+        profile: value injected as ``PROFILE`` (``smoke``, ``quick``, ``mnist``, ``paper``).
+        only: notebook stems or prefixes (``["00", "04_weight"]``); all when empty.
+        notebooks_dir: where the notebooks live (default ``<project>/notebooks``).
+        out_dir: where executed copies go (default ``<project>/build/notebooks``).
+        parameters: extra parameters injected next to ``PROFILE``.
+        kernel_name: Jupyter kernel; the kernel runs this interpreter (its ``bin`` is put first
+            on ``PATH`` so the ``python3`` kernelspec resolves to the same environment).
+        verbose: print one line per notebook with its run time.
+
+    Raises:
+        ValueError: ``only`` names no notebook, or there are no notebooks.
+        papermill.PapermillExecutionError: a cell failed (the message names the cell).
+    """
+    from mailviz.config import PROFILES, ConfigError
+
+    if profile not in PROFILES:
+        raise ConfigError(f"unknown profile {profile!r}; valid: {', '.join(PROFILES)}")
+    import papermill
+
+    notebooks = _select(list_notebooks(notebooks_dir), only)
+    if not notebooks:
+        raise ValueError("no notebooks found; expected notebooks/NN_slug.ipynb files")
+    out = Path(out_dir) if out_dir is not None else build_root() / "notebooks"
+    out.mkdir(parents=True, exist_ok=True)
+    bin_dir = str(Path(sys.executable).parent)
+    if not os.environ.get("PATH", "").startswith(bin_dir):
+        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    written = []
+    for nb in notebooks:
+        target = out / nb.name
+        start = time.perf_counter()
+        papermill.execute_notebook(
+            str(nb),
+            str(target),
+            parameters={"PROFILE": profile, **(parameters or {})},
+            kernel_name=kernel_name,
+            cwd=str(project_root()),
+            progress_bar=False,
+        )
+        if verbose:
+            print(f"{nb.name}: {time.perf_counter() - start:.1f} s -> {target}", flush=True)
+        written.append(target)
+    return written

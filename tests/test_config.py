@@ -1,0 +1,129 @@
+"""Config validation, profiles, overrides, hashing, device/seed/thread helpers."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from mailviz.config import (
+    PROFILES,
+    ConfigError,
+    ExperimentConfig,
+    apply_overrides,
+    config_hash,
+    get_profile,
+    resolve_device,
+    seed_everything,
+    set_threads,
+)
+
+
+def test_profiles_validate_and_quick_is_digits() -> None:
+    assert PROFILES == ("smoke", "quick", "mnist", "paper")
+    for name in PROFILES:
+        cfg = get_profile(name)
+        assert cfg.profile == name
+    quick = get_profile("quick")
+    assert (quick.dataset, quick.model, quick.eps, quick.steps) == ("digits", "digits_cnn", 0.2, 10)
+    paper = get_profile("paper")
+    assert paper.dataset == "cifar10" and paper.model == "resnet18"
+    assert paper.milestones == (75, 90, 100) and paper.epochs == 120
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"eps": 0.0}, "eps must be in (0, 1]"),
+        ({"eps": -0.1}, "eps must be in (0, 1]"),
+        ({"eps": 1.5}, "eps must be in (0, 1]"),
+        ({"steps": 0}, "steps must be >= 1"),
+        ({"eval_steps": 0}, "eval_steps must be >= 1"),
+        ({"epochs": 0}, "epochs must be >= 1"),
+        ({"step_size": 0.0}, "step_size must be > 0"),
+        ({"lr": -1.0}, "lr must be > 0"),
+        ({"momentum": 1.0}, "momentum must be in [0, 1)"),
+        ({"schedule": "linear"}, "unknown schedule 'linear'; valid: constant, multistep, cosine"),
+        ({"milestones": (50,)}, "milestones must lie in [1, epochs=20]"),
+        ({"burn_in": 30}, "burn_in must be in [0, epochs=20]"),
+        ({"threads": 0}, "threads must be >= 1"),
+        ({"start": "zeros"}, "start must be one of uniform, normal, none"),
+        ({"amp": "fp8"}, "unknown amp 'fp8'"),
+    ],
+)
+def test_bad_values_give_one_clear_line(changes: dict, message: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        get_profile("quick", **changes)
+    text = str(err.value)
+    assert message in text
+    assert "\n" not in text
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "listed"),
+    [
+        ("dataset", "imagenet", "digits"),
+        ("model", "vgg16", "resnet18"),
+        ("method", "mail", "mail_trades"),
+    ],
+)
+def test_unknown_names_list_the_valid_ones(field: str, value: str, listed: str) -> None:
+    with pytest.raises(ConfigError, match=f"unknown {field} '{value}'; valid: .*{listed}"):
+        get_profile("quick", **{field: value})
+
+
+def test_unknown_profile_and_unknown_field() -> None:
+    with pytest.raises(ConfigError, match="unknown profile 'fast'; valid: smoke, quick, mnist"):
+        get_profile("fast")
+    with pytest.raises(ConfigError, match="unknown config field"):
+        ExperimentConfig.from_dict({"epsilon": 0.1})
+
+
+def test_incompatible_dataset_and_model_shapes() -> None:
+    with pytest.raises(ConfigError) as err:
+        get_profile("quick", dataset="moons", model="resnet18")
+    assert "'moons'" in str(err.value) and "resnet18" in str(err.value)
+    assert "\n" not in str(err.value)
+    with pytest.raises(ConfigError, match="takes vectors"):
+        get_profile("quick", dataset="digits", model="mlp")
+
+
+def test_overrides_parse_types_fractions_and_params() -> None:
+    cfg = apply_overrides(
+        get_profile("quick"),
+        ["eps=8/255", "steps=7", "milestones=5,10", "params.gamma=10", "params.weight_fn=step",
+         "eval_subset=none"],
+    )
+    assert cfg.eps == pytest.approx(8 / 255)
+    assert cfg.steps == 7 and cfg.milestones == (5, 10)
+    assert cfg.params["gamma"] == 10 and cfg.params["weight_fn"] == "step"
+    assert cfg.eval_subset is None
+    with pytest.raises(ConfigError, match="expects key=value"):
+        apply_overrides(cfg, ["eps"])
+    with pytest.raises(ConfigError, match="unknown config field 'epsilon'"):
+        apply_overrides(cfg, ["epsilon=0.1"])
+    with pytest.raises(ConfigError, match="steps expects a number"):
+        apply_overrides(cfg, ["steps=ten"])
+
+
+def test_hash_ignores_runtime_fields_only() -> None:
+    a = get_profile("quick")
+    assert config_hash(a) == config_hash(a.replace(device="cpu", threads=2))
+    assert config_hash(a) != config_hash(a.replace(eps=0.1))
+    assert config_hash(a) != config_hash(a.replace(seed=1))
+    assert config_hash(a) == config_hash(ExperimentConfig.from_dict(a.to_dict()))
+
+
+def test_device_seed_threads() -> None:
+    assert resolve_device("auto").type in ("cuda", "mps", "cpu")
+    assert resolve_device("cpu") == torch.device("cpu")
+    seed_everything(3)
+    a = torch.rand(4)
+    seed_everything(3)
+    assert torch.equal(a, torch.rand(4))
+    before = torch.get_num_threads()
+    try:
+        assert set_threads(1) == 1
+    finally:
+        torch.set_num_threads(before)
+    with pytest.raises(ConfigError):
+        set_threads(0)
