@@ -71,7 +71,7 @@ class ExperimentConfig:
     step_size: float = 0.05
     steps: int = 10
     attack_loss: str | None = None  # None: the method's own (ce for AT/MART, kl for TRADES)
-    start: str = "uniform"
+    start: str = "auto"  # auto: the method's own (normal for TRADES/MART family, uniform else)
     # optimisation
     epochs: int = 20
     batch_size: int = 64
@@ -177,9 +177,9 @@ class ExperimentConfig:
         except ValueError as err:
             raise ConfigError(f"dataset {self.dataset!r} does not fit: {err}") from None
         objectives.validate_params(self.method, self.params, attack_loss=self.attack_loss)
-        if self.start not in ("uniform", "normal", "none"):
+        if self.start not in ("auto", "uniform", "normal", "none"):
             raise ConfigError(
-                f"start must be one of uniform, normal, none; got {self.start!r}"
+                f"start must be one of auto, uniform, normal, none; got {self.start!r}"
             )
         return self
 
@@ -208,7 +208,7 @@ _PROFILE_SETTINGS: dict[str, dict[str, Any]] = {
     ),
     "paper": dict(
         dataset="cifar10", model="resnet18", eps=8 / 255, step_size=2 / 255, steps=10,
-        start="normal", epochs=120, batch_size=128, lr=0.01, momentum=0.9, weight_decay=3.5e-3,
+        epochs=120, batch_size=128, lr=0.01, momentum=0.9, weight_decay=3.5e-3,
         milestones=(75, 90, 100), eval_steps=20, eval_step_size=0.003, eval_subset=1000,
         threads=None,
     ),

@@ -86,6 +86,7 @@ def run_notebooks(
     for nb in notebooks:
         target = out / nb.name
         start = time.perf_counter()
+        os.environ["MAILVIZ_NOTEBOOK"] = nb.stem  # plots.save's default sub-folder
         papermill.execute_notebook(
             str(nb),
             str(target),
@@ -98,3 +99,39 @@ def run_notebooks(
             print(f"{nb.name}: {time.perf_counter() - start:.1f} s -> {target}", flush=True)
         written.append(target)
     return written
+
+
+def keep_outputs(executed: str | Path, source: str | Path, tag: str = "keep_output") -> int:
+    """Copy the outputs of cells tagged ``tag`` from an executed notebook into its source.
+
+    Notebooks are committed stripped, except the few deterministic cells nbval compares
+    (tags ``nbval-check-output`` + ``keep_output``). After editing a notebook, execute it
+    (``run_notebooks(only=[...])``), then call this to refresh those cells' committed outputs;
+    every other cell is left stripped. Cells are matched by position and must have the same
+    source. Returns the number of cells updated.
+    """
+    import nbformat
+
+    run = nbformat.read(str(executed), as_version=4)
+    src = nbformat.read(str(source), as_version=4)
+    # papermill adds a cell tagged "injected-parameters" after the parameters cell
+    run.cells = [c for c in run.cells if "injected-parameters" not in c.metadata.get("tags", [])]
+    if len(run.cells) != len(src.cells):
+        raise ValueError(f"{executed} has {len(run.cells)} cells, {source} {len(src.cells)}")
+    updated = 0
+    for done, cell in zip(run.cells, src.cells, strict=True):
+        if cell.cell_type != "code":
+            continue
+        if tag in cell.metadata.get("tags", []):
+            if done.source != cell.source:
+                raise ValueError(f"{source}: a kept cell differs from the executed copy")
+            # nbval treats a cell with outputs but no execution count as "unrun": keep the count
+            cell.outputs = done.outputs
+            cell.execution_count = done.execution_count
+            updated += 1
+        else:
+            cell.outputs = []
+            cell.execution_count = None
+        cell.metadata.pop("execution", None)
+    nbformat.write(src, str(source))
+    return updated

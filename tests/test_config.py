@@ -46,7 +46,7 @@ def test_profiles_validate_and_quick_is_digits() -> None:
         ({"milestones": (50,)}, "milestones must lie in [1, epochs=20]"),
         ({"burn_in": 30}, "burn_in must be in [0, epochs=20]"),
         ({"threads": 0}, "threads must be >= 1"),
-        ({"start": "zeros"}, "start must be one of uniform, normal, none"),
+        ({"start": "zeros"}, "start must be one of auto, uniform, normal, none"),
         ({"amp": "fp8"}, "unknown amp 'fp8'"),
     ],
 )
@@ -89,7 +89,7 @@ def test_incompatible_dataset_and_model_shapes() -> None:
 
 def test_overrides_parse_types_fractions_and_params() -> None:
     cfg = apply_overrides(
-        get_profile("quick"),
+        get_profile("quick", method="mail_at"),
         ["eps=8/255", "steps=7", "milestones=5,10", "params.gamma=10", "params.weight_fn=step",
          "eval_subset=none"],
     )
