@@ -567,48 +567,6 @@ def friendly_pgd(
     return (x_adv, taken) if return_steps else x_adv
 
 
-def _weighted_kl_pgd(
-    model: nn.Module,
-    x: Tensor,
-    y: Tensor,
-    eps: float | Tensor,
-    step_size: float | Tensor,
-    steps: int,
-    alpha: float,
-    *,
-    start: str,
-    generator: torch.Generator | None,
-) -> Tensor:
-    """Zeng et al.'s Alg. 1 with the TRADES loss: PGD ascending ``Σ_i exp(−α·PM_i(x′))·KL_i``.
-
-    ``KL_i = KL(p(x_i) ‖ p(x′_i))`` with ``p(x)`` from one clean eval forward; the weight is not
-    detached (as in :func:`mailviz.attacks.weighted_pgd`). ``α = 0`` is exactly
-    ``attacks.pgd(..., loss="kl")`` from the same start. (To move into ``attacks.weighted_pgd``
-    as ``loss="kl"``; it reuses that module's signed-gradient loop.)
-    """
-    y = attacks._check_inputs(model, x, y)
-    eps_b = attacks._eps(eps, x)
-    step_b = attacks._positive(step_size, "step_size", x, "e.g. step_size=eps/4")
-    attacks._check_common(x, start, 1, False, False, generator, None)
-    if start == "none":
-        raise ValueError("the KL loss has zero gradient at x′ = x; use start='normal' (TRADES)")
-    with attacks._eval_mode(model):
-        kl, p_clean = attacks._objective("kl", 0.0, model, x.detach())
-
-        def weighted_kl(logits: Tensor, labels: Tensor, ref: Tensor | None) -> Tensor:
-            return torch.exp(-alpha * probabilistic_margin(logits, labels)) * kl(
-                logits, labels, ref
-            )
-
-        result = attacks._sign_ascent(
-            model, x, y, eps_b, step_b, steps, weighted_kl, p_clean,
-            start=start, restarts=1, record=False, generator=generator,
-            return_result=False, final_logits=False, init=None,
-        )  # fmt: skip
-    assert isinstance(result, Tensor)
-    return result
-
-
 # --------------------------------------------------------------------------------------------
 # The objective
 # --------------------------------------------------------------------------------------------
@@ -909,8 +867,10 @@ class Objective:
         self, model: nn.Module, net: nn.Module, x: Tensor, y: Tensor, epoch
     ) -> LossOutput:
         a, alpha = self.attack, self.params["alpha_train"]
-        x_adv = _weighted_kl_pgd(
-            net, x, y, a.eps, a.step_size, a.steps, alpha, start=a.start, generator=a.generator
+        # Zeng Alg. 1 with the TRADES loss: ascend Σ_i exp(−α·PM_i(x′))·KL(p(x_i) ‖ p(x′_i))
+        x_adv = attacks.weighted_pgd(
+            net, x, y, a.eps, a.step_size, a.steps, alpha, loss="kl", start=a.start,
+            generator=a.generator, final_logits=False,
         )
         ce_nat, kl, logits_adv = self._trades_forward(model, x, x_adv, y)
         s = weights.exp_kernel(probabilistic_margin(logits_adv, y), alpha)  # not detached
