@@ -84,10 +84,12 @@ class ExperimentConfig:
     lr_decay: float = 0.1
     burn_in: int = 0  # epochs of the base method before the reweighting starts
     train_subset: int | None = None  # first n training examples (smoke tests)
+    augment: bool = False  # random crop (4-pixel zero padding) + horizontal flip (CIFAR recipe)
     # held-out evaluation logged every epoch
     eval_steps: int = 20
     eval_step_size: float | None = None  # None: eps / 4
     eval_subset: int | None = None
+    eval_every: int = 1  # held-out evaluation every n epochs (and always after the last)
     # runtime (not part of the cache key)
     seed: int = 0
     device: str = "auto"
@@ -141,7 +143,7 @@ class ExperimentConfig:
             raise ConfigError(f"step_size must be > 0, got {self.step_size}")
         if self.eval_step_size is not None and self.eval_step_size <= 0:
             raise ConfigError(f"eval_step_size must be > 0 or None, got {self.eval_step_size}")
-        for name in ("steps", "eval_steps", "epochs", "batch_size"):
+        for name in ("steps", "eval_steps", "epochs", "batch_size", "eval_every"):
             if int(getattr(self, name)) < 1:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.lr <= 0:
@@ -172,6 +174,10 @@ class ExperimentConfig:
                     f"device must be 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps', got {self.device!r}"
                 ) from None
         info = data.dataset_info(self.dataset)
+        if self.augment and len(info["input_shape"]) != 3:
+            raise ConfigError(
+                f"augment=True needs images; {self.dataset!r} is vector data: set augment=false"
+            )
         try:
             models.check_input_shape(self.model, info["input_shape"])
         except ValueError as err:
@@ -199,18 +205,18 @@ _PROFILE_SETTINGS: dict[str, dict[str, Any]] = {
     "quick": dict(
         dataset="digits", model="digits_cnn", eps=0.2, step_size=0.05, steps=10, epochs=20,
         batch_size=64, lr=0.05, momentum=0.9, weight_decay=5e-4, milestones=(15,),
-        eval_steps=20,
+        eval_steps=20, eval_every=5,
     ),
     "mnist": dict(
         dataset="mnist5k", model="smallcnn", eps=0.3, step_size=0.01, steps=40, epochs=40,
         batch_size=128, lr=0.01, momentum=0.9, weight_decay=0.0, milestones=(30,),
-        eval_steps=40, eval_step_size=0.01,
+        eval_steps=40, eval_step_size=0.01, eval_every=5,
     ),
     "paper": dict(
         dataset="cifar10", model="resnet18", eps=8 / 255, step_size=2 / 255, steps=10,
         epochs=120, batch_size=128, lr=0.01, momentum=0.9, weight_decay=3.5e-3,
         milestones=(75, 90, 100), eval_steps=20, eval_step_size=0.003, eval_subset=1000,
-        threads=None,
+        augment=True, threads=None,
     ),
 }
 PROFILES: tuple[str, ...] = tuple(_PROFILE_SETTINGS)

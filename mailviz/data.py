@@ -62,6 +62,7 @@ from mailviz.paths import data_root
 
 __all__ = [
     "DATASETS",
+    "random_crop_flip",
     "ImageDataset",
     "dataset_info",
     "load_dataset",
@@ -677,3 +678,37 @@ def load_dataset(
     if key == "tiny-imagenet":
         return _load_tiny_imagenet(split, root_path, download)
     return _load_torchvision(key, split, root_path, download)
+
+
+def random_crop_flip(
+    x: Tensor, *, padding: int = 4, flip: bool = True, generator: torch.Generator | None = None
+) -> Tensor:
+    """Batched CIFAR augmentation: zero-pad by ``padding``, random crop back, random h-flip.
+
+    The per-example offsets ``(dy, dx) ∈ {0..2p}²`` and flips are drawn on ``x.device`` from
+    ``generator`` (so training stays reproducible and resumable) and applied with one gather —
+    no Python loop over examples. Equivalent to torchvision's ``RandomCrop(H, padding=p)`` +
+    ``RandomHorizontalFlip()`` applied to each image.
+
+    Shape:
+        ``x``: ``[B, C, H, W]`` → same shape.
+    """
+    if x.dim() != 4:
+        raise ValueError(
+            f"random_crop_flip needs images [B, C, H, W], got {tuple(x.shape)} — "
+            "set augment=False for vector data such as moons"
+        )
+    if padding < 0:
+        raise ValueError(f"padding must be >= 0, got {padding}")
+    b, c, h, w = x.shape
+    padded = torch.nn.functional.pad(x, (padding, padding, padding, padding))
+    dy = torch.randint(0, 2 * padding + 1, (b,), device=x.device, generator=generator)
+    dx = torch.randint(0, 2 * padding + 1, (b,), device=x.device, generator=generator)
+    rows = (dy[:, None] + torch.arange(h, device=x.device))[:, None, :, None]
+    cols = (dx[:, None] + torch.arange(w, device=x.device))[:, None, None, :]
+    if flip:
+        mirror = torch.rand(b, device=x.device, generator=generator) < 0.5
+        cols = torch.where(mirror[:, None, None, None], cols.flip(-1), cols)
+    batch = torch.arange(b, device=x.device)[:, None, None, None]
+    chan = torch.arange(c, device=x.device)[None, :, None, None]
+    return padded[batch, chan, rows, cols]

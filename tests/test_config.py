@@ -46,6 +46,7 @@ def test_profiles_validate_and_quick_is_digits() -> None:
         ({"milestones": (50,)}, "milestones must lie in [1, epochs=20]"),
         ({"burn_in": 30}, "burn_in must be in [0, epochs=20]"),
         ({"threads": 0}, "threads must be >= 1"),
+        ({"eval_every": 0}, "eval_every must be >= 1"),
         ({"start": "zeros"}, "start must be one of auto, uniform, normal, none"),
         ({"amp": "fp8"}, "unknown amp 'fp8'"),
     ],
@@ -127,3 +128,9 @@ def test_device_seed_threads() -> None:
         torch.set_num_threads(before)
     with pytest.raises(ConfigError):
         set_threads(0)
+
+
+def test_augment_needs_images() -> None:
+    assert get_profile("paper").augment
+    with pytest.raises(ConfigError, match="augment=True needs images; 'moons'"):
+        get_profile("quick", dataset="moons", model="mlp", augment=True)

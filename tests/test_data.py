@@ -493,3 +493,25 @@ def test_tiny_imagenet_official_val_layout_is_sorted_by_prepare(tmp_path):
     assert prepare_tiny_imagenet(tmp_path) == base  # idempotent
     test = load_dataset("tiny-imagenet", "test", root=tmp_path)
     assert sorted(test.labels.tolist()) == [0, 1]
+
+
+def test_random_crop_flip_matches_per_image_crop_and_flip() -> None:
+    from mailviz.data import random_crop_flip
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(6, 3, 8, 8, generator=g)
+    out = random_crop_flip(x, padding=2, generator=torch.Generator().manual_seed(1))
+    # replay the same draws and build each image one by one
+    g2 = torch.Generator().manual_seed(1)
+    dy = torch.randint(0, 5, (6,), generator=g2)
+    dx = torch.randint(0, 5, (6,), generator=g2)
+    mirror = torch.rand(6, generator=g2) < 0.5
+    padded = torch.nn.functional.pad(x, (2, 2, 2, 2))
+    for i in range(6):
+        crop = padded[i, :, dy[i] : dy[i] + 8, dx[i] : dx[i] + 8]
+        expected = crop.flip(-1) if mirror[i] else crop
+        assert torch.equal(out[i], expected)
+    assert out.shape == x.shape
+    assert torch.equal(random_crop_flip(x, padding=0, flip=False), x)
+    with pytest.raises(ValueError, match="augment=False"):
+        random_crop_flip(torch.rand(4, 2))

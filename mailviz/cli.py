@@ -1,0 +1,314 @@
+"""``mailviz`` command line: ``train``, ``eval`` and ``figures``.
+
+Examples::
+
+    mailviz train --profile quick --method mail_trades
+    mailviz train --profile quick --method at --set eps=0.1 --set params.beta=6 --quiet
+    torchrun --standalone --nproc_per_node 2 -m mailviz.cli train --profile quick
+    mailviz eval --checkpoint data/cache/at-digits-digits_cnn-0123456789ab \\
+        --attacks pgd20,cw20,aa --alphas-test 0.5,1,1.5,2 --out results.csv
+    mailviz figures --profile quick --only 03 05
+
+Errors in what was asked (a bad ``--set``, an unknown method, a damaged checkpoint, a dataset
+that is not downloaded) print one line ``mailviz: error: ...`` to stderr and exit with status 2;
+set ``MAILVIZ_DEBUG=1`` to get the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+__all__ = ["main", "build_parser"]
+
+_EXIT_USAGE = 2
+
+
+class _UsageError(Exception):
+    """Raised by the parser instead of printing usage + exiting (so errors stay one line)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise _UsageError(f"{message} (see `{self.prog} --help`)")
+
+
+def _names() -> dict[str, tuple[str, ...]]:
+    from mailviz import config, data, models, objectives
+
+    return {
+        "methods": tuple(objectives.METHODS),
+        "datasets": tuple(data.DATASETS),
+        "models": tuple(models.MODELS),
+        "profiles": tuple(config.PROFILES),
+    }
+
+
+def _epilog() -> str:
+    names = _names()
+    lines = [f"{key}: {', '.join(values)}" for key, values in names.items()]
+    lines.append(
+        "settings: --set FIELD=VALUE for any ExperimentConfig field (eps=8/255, epochs=5, "
+        "schedule=cosine, ...) and --set params.NAME=VALUE for method parameters"
+    )
+    return "\n".join(lines)
+
+
+def _number(text: str) -> float:
+    """``0.5``, ``2`` or a fraction such as ``8/255``."""
+    if "/" in text:
+        num, den = text.split("/", 1)
+        return float(num) / float(den)
+    return float(text)
+
+
+def _csv_floats(text: str) -> list[float]:
+    try:
+        return [_number(v.strip()) for v in text.split(",") if v.strip()]
+    except (ValueError, ZeroDivisionError):
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated numbers such as 0.5,1,2 or 8/255, got {text!r}"
+        ) from None
+
+
+def _csv_names(text: str) -> list[str]:
+    return [v.strip() for v in text.split(",") if v.strip()]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argparse parser of the ``mailviz`` command (subcommands train, eval, figures)."""
+    epilog = _epilog()
+    fmt = argparse.RawDescriptionHelpFormatter
+    parser = _Parser(
+        prog="mailviz",
+        description="Instance-reweighted adversarial training (MAIL, weighted minimax risk): "
+        "train, evaluate and regenerate the figures.",
+        epilog=epilog,
+        formatter_class=fmt,
+    )
+    sub = parser.add_subparsers(
+        dest="command", metavar="{train,eval,figures}", parser_class=_Parser
+    )
+
+    p = sub.add_parser(
+        "train", help="train a model (or load it from the cache / resume it)",
+        description="Train the experiment given by a profile, a method and --set overrides. "
+        "The run is cached under <cache-dir>/<method>-<dataset>-<model>-<hash>/; rerunning the "
+        "same command loads it, and an interrupted run resumes after its last finished epoch. "
+        "Under torchrun the batch size is per process.",
+        epilog=epilog, formatter_class=fmt,
+    )
+    p.add_argument("--profile", default="quick", help="settings profile (default: quick)")
+    p.add_argument("--method", default=None, help="training method (default: the profile's)")
+    p.add_argument(
+        "--set", dest="assignments", action="append", default=[], metavar="KEY=VALUE",
+        help="override a config field, e.g. --set eps=8/255 --set params.beta=6 (repeatable)",
+    )
+    p.add_argument("--cache-dir", default=None, help="model cache (default: data/cache)")
+    p.add_argument("--data-root", default=None, help="dataset root (default: data)")
+    p.add_argument("--no-resume", action="store_true", help="ignore checkpoint.pt, start over")
+    p.add_argument("--no-cache", action="store_true", help="retrain even if model.pt exists")
+    p.add_argument("--download", action="store_true", help="download the dataset if missing")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    e = sub.add_parser(
+        "eval", help="evaluate a trained model under attacks and non-uniform metrics",
+        description="Accuracy under each attack (mailviz.evaluate.evaluate) and Zeng et al.'s "
+        "A_rob / A_sa / A_tr per alpha_test (mailviz.evaluate.nonuniform_report). Accuracies "
+        "are percentages.",
+        epilog=f"attacks: nat, pgdK, cwK, aa, aa-fast (K = steps)\n{epilog}", formatter_class=fmt,
+    )
+    e.add_argument(
+        "--checkpoint", required=True, metavar="RUN_DIR_OR_MODEL_PT",
+        help="a run directory, its model.pt, or checkpoint.pt of an unfinished run",
+    )
+    e.add_argument(
+        "--attacks", type=_csv_names, default=["pgd20", "cw20"],
+        help="comma-separated attacks (default: pgd20,cw20); nat is always included",
+    )
+    e.add_argument(
+        "--alphas-test", type=_csv_floats, default=[0.0, 0.5, 1.0, 1.5, 2.0],
+        help="alpha_test values for A_sa / A_tr (default: 0,0.5,1,1.5,2); empty string skips",
+    )
+    e.add_argument(
+        "--eps", type=_csv_floats, default=None,
+        help="budget(s), e.g. 8/255 or 0.1,0.2 (default: the training eps)",
+    )
+    e.add_argument("--steps", type=int, default=20, help="PGD steps of the non-uniform report")
+    e.add_argument("--step-size", type=float, default=None, help="PGD/CW step (default 2.5·eps/K)")
+    e.add_argument("--restarts", type=int, default=1, help="random restarts of PGD/CW")
+    e.add_argument("--n", type=int, default=None, help="evaluate the first N test examples")
+    e.add_argument("--batch-size", type=int, default=500)
+    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--device", default=None, help="auto, cpu, cuda, ... (default: the run's)")
+    e.add_argument("--data-root", default=None, help="dataset root (default: data)")
+    e.add_argument("--download", action="store_true", help="download the dataset if missing")
+    e.add_argument(
+        "--out", default=None, metavar="FILE",
+        help="write results: FILE.json holds both tables; FILE.csv the attack table and "
+        "FILE_nonuniform.csv the non-uniform one",
+    )
+
+    f = sub.add_parser(
+        "figures", help="run the notebooks with papermill and write figures/",
+        description="Execute the notebooks at a profile (mailviz.figures.run_notebooks).",
+        epilog=epilog, formatter_class=fmt,
+    )
+    f.add_argument("--profile", default="quick", help="profile injected as PROFILE")
+    f.add_argument("--only", nargs="+", default=None, metavar="NAME",
+                   help="notebook stems or prefixes, e.g. --only 00 03_margins")
+    return parser
+
+
+# ------------------------------------------------------------------------------------------
+# commands
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from mailviz.config import apply_overrides, get_profile
+    from mailviz.train import train
+
+    overrides = {} if args.method is None else {"method": args.method}
+    cfg = get_profile(args.profile, **overrides)
+    if args.assignments:
+        cfg = apply_overrides(cfg, args.assignments)
+    run = train(
+        cfg,
+        cache_dir=args.cache_dir,
+        resume=not args.no_resume,
+        use_cache=not args.no_cache,
+        progress=not args.quiet,
+        data_root=args.data_root,
+        download=args.download,
+    )
+    if int(os.environ.get("RANK", "0")) == 0:
+        source = "loaded from cache" if run.from_cache else f"trained {len(run.history)} epochs"
+        print(
+            f"{cfg.method} on {cfg.dataset}/{cfg.model} ({source}): "
+            f"NAT {run.nat_acc:.2f}%  PGD-{cfg.eval_steps} {run.pgd_acc:.2f}%  "
+            f"(eps={cfg.eps:g}, {len(run.history)} epochs)"
+        )
+        print(f"run directory: {run.path}")
+    return 0
+
+
+def _cmd_eval(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from mailviz import data, evaluate
+    from mailviz.train import load_model_file
+
+    run = load_model_file(args.checkpoint, device=args.device)
+    cfg = run.config
+    eps = args.eps if args.eps else [cfg.eps]
+    root = args.data_root
+    if root is None:
+        from mailviz.paths import data_root
+
+        root = data_root()
+    test = data.load_dataset(cfg.dataset, "test", root=root, download=args.download)
+    attacks = ["nat"] + [a for a in args.attacks if a.lower() != "nat"]
+    name = run.path.name if run.path is not None else cfg.method
+    table = evaluate.evaluate(
+        run.model, test, attacks=attacks, eps=eps, step_size=args.step_size,
+        restarts=args.restarts, batch_size=args.batch_size, n=args.n, model_name=name,
+        seed=args.seed,
+    )
+    with pd.option_context("display.width", 120, "display.max_rows", 200):
+        print(f"{name}: accuracy (%) on {cfg.dataset} test" + (f"[:{args.n}]" if args.n else ""))
+        print(table.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
+        report = None
+        if args.alphas_test:
+            report = evaluate.nonuniform_report(
+                run.model, test, eps, args.alphas_test, steps=args.steps,
+                step_size=args.step_size, restarts=args.restarts, batch_size=args.batch_size,
+                n=args.n, seed=args.seed,
+            )
+            print("\nnon-uniform accuracies (%), Zeng et al. eq. 17-19:")
+            print(report.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
+    if args.out:
+        for written in _write_eval(Path(args.out), table, report):
+            print(f"wrote {written}")
+    return 0
+
+
+def _write_eval(out: Path, table: Any, report: Any) -> list[Path]:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix.lower() == ".json":
+        blob = {
+            "attacks": table.to_dict(orient="records"),
+            "nonuniform": [] if report is None else report.to_dict(orient="records"),
+        }
+        out.write_text(json.dumps(blob, indent=2, default=float) + "\n")
+        return [out]
+    table.to_csv(out, index=False)
+    written = [out]
+    if report is not None:
+        other = out.with_name(f"{out.stem}_nonuniform{out.suffix or '.csv'}")
+        report.to_csv(other, index=False)
+        written.append(other)
+    return written
+
+
+def _cmd_figures(args: argparse.Namespace) -> int:
+    from mailviz.figures import run_notebooks
+
+    paths = run_notebooks(profile=args.profile, only=args.only)
+    for p in paths:
+        print(p)
+    return 0
+
+
+def _one_line(err: BaseException) -> str:
+    text = " ".join(str(err).split()) or type(err).__name__
+    if isinstance(err, FileNotFoundError) and err.filename and str(err.filename) not in text:
+        text = f"{text}: {err.filename}"
+    return text
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``mailviz`` console script; returns the exit status.
+
+    Example:
+        >>> main(["train", "--profile", "smoke", "--set", "nonsense"])  # doctest: +SKIP
+        mailviz: error: --set expects key=value, got 'nonsense'
+        2
+    """
+    from mailviz.checkpoint import CheckpointError
+    from mailviz.config import ConfigError
+
+    debug = os.environ.get("MAILVIZ_DEBUG") == "1"
+    try:
+        parser = build_parser()
+        try:
+            args = parser.parse_args(list(argv) if argv is not None else None)
+        except SystemExit as done:  # --help / --version print and "exit" 0
+            return int(done.code or 0)
+        if args.command is None:
+            parser.print_help()
+            return _EXIT_USAGE
+        handler = {"train": _cmd_train, "eval": _cmd_eval, "figures": _cmd_figures}
+        return handler[args.command](args)
+    except _UsageError as err:
+        print(f"mailviz: error: {_one_line(err)}", file=sys.stderr)
+        return _EXIT_USAGE
+    except (ConfigError, CheckpointError, FileNotFoundError, ValueError) as err:
+        if debug:
+            raise
+        print(f"mailviz: error: {_one_line(err)}", file=sys.stderr)
+        return _EXIT_USAGE
+    except KeyboardInterrupt:
+        print(
+            "mailviz: interrupted; rerun the same command to resume after the last finished "
+            "epoch", file=sys.stderr,
+        )
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
