@@ -106,6 +106,14 @@ def test_overrides_parse_types_fractions_and_params() -> None:
         apply_overrides(cfg, ["steps=ten"])
 
 
+def test_hash_resolves_default_params_and_attack_loss() -> None:
+    implicit = get_profile("quick", method="weighted_trades")
+    explicit = get_profile("quick", method="weighted_trades", params={"alpha_train": 2.0},
+                           attack_loss="kl")
+    assert config_hash(implicit) == config_hash(explicit)
+    assert config_hash(implicit) != config_hash(implicit.replace(params={"alpha_train": 1.0}))
+
+
 def test_hash_ignores_runtime_fields_only() -> None:
     a = get_profile("quick")
     assert config_hash(a) == config_hash(a.replace(device="cpu", threads=2))
