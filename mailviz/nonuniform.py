@@ -69,6 +69,7 @@ __all__ = [
     "dro_table",
     "paper_reference",
     "beside_paper",
+    "evaluate_models",
 ]
 
 #: The two base methods of Zeng et al.: PGD adversarial training (Madry) and TRADES.
@@ -949,3 +950,43 @@ def beside_paper(
     theirs.index = table.index
     out = pd.concat({ours_label: table, paper_label: theirs}, axis=1)
     return out
+
+
+def evaluate_models(
+    models: dict[str, Any],
+    dataset: Any,
+    eps: float,
+    plan: NonuniformPlan,
+    *,
+    restarts: int = 1,
+    batch_size: int = 500,
+    n: int | None = None,
+    seed: int = 0,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Zeng et al.'s metrics for any ``{name: model}`` — the cached quick models or zoo checkpoints.
+
+    For every model: ``A_rob``, ``A_sa`` and ``A_tr`` (eq. 17–19) at α_test ∈ {0} ∪
+    ``plan.alphas_test`` (:func:`mailviz.evaluate.nonuniform_report`), the per-example importance
+    weights s̃ at ``plan.hist_alphas`` (:func:`mailviz.evaluate.weight_distribution`, Figs. 5–7) and
+    the clean accuracy. The attack is PGD-``plan.steps`` with ``plan.step_size(eps)``.
+
+    Returns:
+        ``(table, weights, nat)``: tidy frames with a ``model`` column.
+    """
+    from mailviz import evaluate
+
+    if not models:
+        raise ValueError("evaluate_models needs at least one model: pass {name: model}")
+    alphas = (0.0, *(a for a in plan.alphas_test if a != 0.0))
+    attack = dict(steps=plan.steps, step_size=plan.step_size(eps), restarts=restarts,
+                  batch_size=batch_size, n=n, seed=seed)  # fmt: skip
+    tables, weights, nats = [], [], []
+    for name, model in models.items():
+        tables.append(evaluate.nonuniform_report(model, dataset, eps, alphas, **attack)
+                      .assign(model=name))  # fmt: skip
+        weights.append(evaluate.weight_distribution(model, dataset, eps, plan.hist_alphas, **attack)
+                       .assign(model=name))  # fmt: skip
+        nats.append(evaluate.evaluate(model, dataset, ("nat",), n=n, batch_size=batch_size,
+                                      model_name=name))  # fmt: skip
+    return (pd.concat(tables, ignore_index=True), pd.concat(weights, ignore_index=True),
+            pd.concat(nats, ignore_index=True))  # fmt: skip

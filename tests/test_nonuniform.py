@@ -303,3 +303,16 @@ def test_beside_paper_without_published_numbers(models, test_set) -> None:
     assert both[strong.attrs["label"]].notna().all().all()
     assert both[empty.attrs["label"]].isna().all().all()
     assert list(both[empty.attrs["label"]].columns) == ["A_rob", "A_sa"]
+
+
+def test_evaluate_models_matches_the_evaluate_functions(test_set) -> None:
+    models = {"a": _linear(0, 30), "b": _linear(1, 60)}
+    table, weights, nat = nu.evaluate_models(models, test_set, EPS, PLAN, batch_size=30)
+    assert set(table["model"]) == {"a", "b"} and set(nat["model"]) == {"a", "b"}
+    direct = ev.nonuniform_report(models["b"], test_set, EPS, (0.0, 1.0, 2.0),
+                                        steps=PLAN.steps, batch_size=30)  # fmt: skip
+    mine = table[table["model"] == "b"].drop(columns="model").reset_index(drop=True)
+    pd.testing.assert_frame_equal(mine, direct)
+    assert set(weights["alpha_test"]) == set(PLAN.hist_alphas)
+    with pytest.raises(ValueError, match="at least one model"):
+        nu.evaluate_models({}, test_set, EPS, PLAN)
