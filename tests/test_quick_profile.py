@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from mailviz.data import load_dataset
+from mailviz.evaluate import evaluate
 from mailviz.experiments import method_config
 from mailviz.train import train
 
@@ -26,3 +28,17 @@ def test_quick_profile_trains_fast_and_robust(method: str, tmp_path: Path) -> No
     assert cpu < 60, f"{method} took {cpu:.1f} s of CPU time"
     assert run.nat_acc >= 90
     assert run.pgd_acc >= 45
+    if method == "at":
+        _evaluation_takes_under_a_minute(run)
+
+
+def _evaluation_takes_under_a_minute(run) -> None:
+    """Issue promise: PGD-20 + CW-20 + fast AA on the whole quick test split in under a minute."""
+    test = load_dataset("digits", "test")
+    wall, cpu = time.perf_counter(), time.process_time()
+    frame = evaluate(run.model, test, ("nat", "pgd20", "cw20", "aa-fast"), eps=run.config.eps)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    acc = dict(zip(frame["attack"], frame["value"], strict=True))
+    print(f"evaluate on {len(test)} digits: {acc} in {wall:.1f} s wall / {cpu:.1f} s CPU")
+    assert cpu < 60, f"evaluation took {cpu:.1f} s of CPU time"
+    assert acc["aa-fast"] <= acc["pgd20"] + 1e-9 and acc["pgd20"] <= acc["nat"]
