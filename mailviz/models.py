@@ -218,8 +218,8 @@ class _Classifier(nn.Module):
         # Identity when unset keeps the parameter names identical with and without normalisation.
         self.normalize: nn.Module = normalize if normalize is not None else nn.Identity()
 
-    def _logits(self, x: Tensor) -> Tensor:
-        raise NotImplementedError
+    def _logits(self, x: Tensor) -> Tensor:  # every architecture below overrides it
+        raise TypeError(f"{type(self).__name__} must define _logits(x) -> logits")
 
     def forward(self, x: Tensor) -> Tensor:
         return self._logits(self.normalize(x))
