@@ -27,14 +27,15 @@ import pickle
 import re
 import tempfile
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import torch
 from torch import nn
 
 __all__ = [
+    "atomic_write",
     "CheckpointError",
     "save_checkpoint",
     "load_checkpoint",
@@ -114,13 +115,25 @@ def save_checkpoint(path: str | os.PathLike[str], payload: dict[str, Any]) -> Pa
             "e.g. {'state_dict': model.state_dict()}"
         )
     check_payload(payload)
+    return atomic_write(path, lambda fh: torch.save(payload, fh), binary=True)
+
+
+def atomic_write(path: str | os.PathLike[str], write: Callable[[IO[Any]], None], *,
+                 binary: bool = False) -> Path:
+    """Write a file atomically: ``write(fh)`` into a temp file in the same folder, fsync, rename.
+
+    Readers see the old file or the complete new one, never a half-written file; a crash or
+    interrupt mid-write removes the temp file. Every file mailviz writes (checkpoints, run
+    configs, histories, results, figures) goes through here. Returns ``Path(path)``.
+    """
     target = Path(os.fspath(path))
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
-        with os.fdopen(fd, "wb") as fh:
+        text = {} if binary else {"encoding": "utf-8", "newline": ""}
+        with os.fdopen(fd, "wb" if binary else "w", **text) as fh:
             os.fchmod(fh.fileno(), 0o644)  # mkstemp makes 0600; a cache is meant to be shared
-            torch.save(payload, fh)
+            write(fh)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp_name, target)

@@ -32,7 +32,6 @@ import math
 import numbers
 import os
 import re
-import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +45,7 @@ from torch import Tensor, nn
 
 from mailviz import attacks as attack_lib
 from mailviz import weights
+from mailviz.checkpoint import atomic_write
 from mailviz.margins import logit_margin, probabilistic_margin
 
 __all__ = [
@@ -955,20 +955,6 @@ def _stem(name: str, config: Any) -> str:
     return name if config is None else f"{name}-{results_hash(config)}"
 
 
-def _atomic_write(path: Path, write: Callable[[Any], None], mode: str = "w") -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, mode, encoding="utf-8", newline="") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def save_results(
     frame: pd.DataFrame,
     run_dir_or_path: str | os.PathLike[str],
@@ -1000,8 +986,8 @@ def save_results(
         "dtypes": {str(c): str(t) for c, t in frame.dtypes.items()},
         "rows": len(frame),
     }
-    _atomic_write(csv_path, lambda fh: frame.to_csv(fh, index=False))
-    _atomic_write(
+    atomic_write(csv_path, lambda fh: frame.to_csv(fh, index=False))
+    atomic_write(
         folder / f"{stem}.json",
         lambda fh: fh.write(json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n"),
     )

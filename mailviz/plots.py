@@ -46,6 +46,8 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from torch import Tensor, nn
 
+from mailviz.checkpoint import atomic_write
+
 __all__ = [
     "PALETTE",
     "WEIGHT_CURVES",
@@ -878,11 +880,5 @@ def save(
             (png, dict(format="png", dpi=dpi, metadata={"Software": None})),
             (svg, dict(format="svg", metadata={"Date": None})),
         ):
-            tmp = target.with_name(f".{target.name}.tmp")
-            try:
-                fig.savefig(tmp, **kwargs)
-                os.replace(tmp, target)
-            finally:
-                if tmp.exists():
-                    tmp.unlink()
+            atomic_write(target, lambda fh, kw=kwargs: fig.savefig(fh, **kw), binary=True)
     return png, svg

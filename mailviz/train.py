@@ -77,6 +77,7 @@ from tqdm.auto import tqdm
 from mailviz import attacks, data, models, objectives
 from mailviz.checkpoint import (
     CheckpointError,
+    atomic_write,
     load_checkpoint,
     load_state_dict_checked,
     save_checkpoint,
@@ -369,20 +370,6 @@ def _attack_seed(seed: int, rank: int) -> int:
 
 # ------------------------------------------------------------------------------------------
 # files
-
-
-def _write_text_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "w") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
 
 
 def _history_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
@@ -807,7 +794,8 @@ def _train(
             with contextlib.suppress(FileNotFoundError):
                 if time.time() - stale.stat().st_mtime > 60:  # not a live writer's file
                     stale.unlink()
-        _write_text_atomic(folder / "config.json", json.dumps(config.to_dict(), indent=2) + "\n")
+        text = json.dumps(config.to_dict(), indent=2) + "\n"
+        atomic_write(folder / "config.json", lambda fh: fh.write(text))
 
     # ---- epochs ------------------------------------------------------------------------------
     n_local = math.ceil(len(train_set) / ctx.world_size)
@@ -941,8 +929,7 @@ def _save_progress(
     rows: list[dict[str, Any]],
     rng: list[Any],
 ) -> None:
-    _history_frame(rows).to_csv(folder / ".history.csv.tmp", index=False)
-    os.replace(folder / ".history.csv.tmp", folder / "history.csv")
+    atomic_write(folder / "history.csv", lambda fh: _history_frame(rows).to_csv(fh, index=False))
     save_checkpoint(
         folder / "checkpoint.pt",
         {
