@@ -582,6 +582,9 @@ class Objective:
         epochs: total epochs of the run (FAT's dynamic τ reads it).
         burn_in: epochs (0-based ``epoch < burn_in``) in which a reweighting method runs its
             :data:`BASE_METHOD`.
+        eps_warmup: epochs ``W`` over which the training budget ramps up linearly: at 0-based
+            ``epoch < W`` the attack uses ``ε_e = ε·(epoch + 1)/(W + 1)`` and a step size scaled
+            by the same factor; from epoch ``W`` on the full ε (:meth:`attack_at`).
 
     Raises:
         ConfigError: bad method, parameter, attack settings, epochs or burn-in (one line).
@@ -602,6 +605,7 @@ class Objective:
         *,
         epochs: int,
         burn_in: int = 0,
+        eps_warmup: int = 0,
     ) -> None:
         self.method = _check_method(method)
         if not isinstance(attack, AttackSettings):
@@ -612,6 +616,11 @@ class Objective:
         if isinstance(burn_in, bool) or not isinstance(burn_in, int) or not 0 <= burn_in <= epochs:
             raise ConfigError(
                 f"burn_in must be an integer in [0, epochs={epochs}], got {burn_in!r}"
+            )
+        if (isinstance(eps_warmup, bool) or not isinstance(eps_warmup, int)
+                or not 0 <= eps_warmup < epochs):  # fmt: skip
+            raise ConfigError(
+                f"eps_warmup must be an integer in [0, epochs={epochs}), got {eps_warmup!r}"
             )
         start = default_start(method) if attack.start == "auto" else attack.start
         self.attack = AttackSettings(
@@ -626,6 +635,8 @@ class Objective:
             raise ConfigError(f"gairat needs steps >= 2 (κ's K′ = ⌊K/2⌋ ≥ 1), got {attack.steps}")
         self.epochs = epochs
         self.burn_in = burn_in
+        self.eps_warmup = eps_warmup
+        self._now = self.attack  # the attack of the epoch being trained (set by loss())
         self._proxy: nn.Module | None = None
         self._proxy_key: tuple[Any, ...] | None = None
         self._pending: list[tuple[Tensor, Tensor]] | None = None
@@ -633,10 +644,22 @@ class Objective:
     def __repr__(self) -> str:
         return (
             f"Objective({self.method!r}, {self.params}, {self.attack!r}, epochs={self.epochs}, "
-            f"burn_in={self.burn_in})"
+            f"burn_in={self.burn_in}, eps_warmup={self.eps_warmup})"
         )
 
     # -- schedule --------------------------------------------------------------------------
+    def attack_at(self, epoch: int) -> AttackSettings:
+        """The training attack at 0-based ``epoch``, with the ε warm-up applied.
+
+        ``ε_e = ε·min(1, (epoch + 1)/(W + 1))`` with ``W = eps_warmup`` (and the step size scaled
+        alike, so PGD keeps its ε/step ratio); the configured attack itself once ``epoch ≥ W``.
+        """
+        if epoch >= self.eps_warmup:
+            return self.attack
+        f = (epoch + 1) / (self.eps_warmup + 1)
+        a = self.attack
+        return AttackSettings(a.eps * f, a.step_size * f, a.steps, a.loss, a.start, a.generator)
+
     def reweighting_active(self, epoch: int) -> bool:
         """Whether a reweighting method uses its weights at ``epoch`` (False during burn-in)."""
         return self.method in REWEIGHTING_METHODS and epoch >= self.burn_in
@@ -670,7 +693,7 @@ class Objective:
             model: the network being trained (may be DDP-wrapped); run in train mode.
             x: ``[B, ...]`` inputs in [0, 1].
             y: ``[B]`` labels.
-            epoch: 0-based epoch (burn-in, AWP warm-up and FAT's dynamic τ read it).
+            epoch: 0-based epoch (burn-in, ε warm-up, AWP warm-up and FAT's dynamic τ read it).
             attack_model: the network the attack (and AWP's proxy) differentiates — the
                 un-wrapped ``model.module`` under DDP; default: ``model`` un-wrapped.
 
@@ -685,6 +708,7 @@ class Objective:
         net = attack_model if attack_model is not None else _unwrap(model)
         if self._pending is not None:  # a previous perturbation was never removed
             self.after_step(net)
+        self._now = self.attack_at(epoch)
         method = self.method
         if method in REWEIGHTING_METHODS and epoch < self.burn_in:
             method = BASE_METHOD[method]
@@ -718,7 +742,7 @@ class Objective:
 
     # -- attacks ---------------------------------------------------------------------------
     def _pgd(self, net: nn.Module, x: Tensor, y: Tensor) -> attacks.AttackResult:
-        a = self.attack
+        a = self._now
         result = attacks.pgd(
             net, x, y, a.eps, a.step_size, a.steps, loss=a.loss, start=a.start,
             generator=a.generator, return_result=True, final_logits=False,
@@ -826,7 +850,7 @@ class Objective:
     def _loss_fat(
         self, model: nn.Module, net: nn.Module, x: Tensor, y: Tensor, epoch: int
     ) -> LossOutput:
-        a = self.attack
+        a = self._now
         x_adv, taken = friendly_pgd(
             net, x, y, a.eps, a.step_size, a.steps, self.fat_tau(epoch), loss=a.loss,
             start=a.start, omega=self.params["omega"], generator=a.generator, return_steps=True,
@@ -854,7 +878,7 @@ class Objective:
     def _loss_weighted_at(
         self, model: nn.Module, net: nn.Module, x: Tensor, y: Tensor, epoch
     ) -> LossOutput:
-        a, alpha = self.attack, self.params["alpha_train"]
+        a, alpha = self._now, self.params["alpha_train"]
         x_adv = attacks.weighted_pgd(
             net, x, y, a.eps, a.step_size, a.steps, alpha, start=a.start, generator=a.generator
         )
@@ -866,7 +890,7 @@ class Objective:
     def _loss_weighted_trades(
         self, model: nn.Module, net: nn.Module, x: Tensor, y: Tensor, epoch
     ) -> LossOutput:
-        a, alpha = self.attack, self.params["alpha_train"]
+        a, alpha = self._now, self.params["alpha_train"]
         # Zeng Alg. 1 with the TRADES loss: ascend Σ_i exp(−α·PM_i(x′))·KL(p(x_i) ‖ p(x′_i))
         x_adv = attacks.weighted_pgd(
             net, x, y, a.eps, a.step_size, a.steps, alpha, loss="kl", start=a.start,
@@ -956,4 +980,5 @@ def build_objective(cfg: ExperimentConfig, generator: torch.Generator | None = N
         eps=cfg.eps, step_size=cfg.step_size, steps=int(cfg.steps), loss=loss, start=cfg.start,
         generator=generator,
     )  # fmt: skip
-    return Objective(method, cfg.params, attack, epochs=int(cfg.epochs), burn_in=int(cfg.burn_in))
+    return Objective(method, cfg.params, attack, epochs=int(cfg.epochs), burn_in=int(cfg.burn_in),
+                     eps_warmup=int(cfg.eps_warmup))

@@ -142,3 +142,14 @@ def test_augment_needs_images() -> None:
     assert get_profile("paper").augment
     with pytest.raises(ConfigError, match="augment=True needs images; 'moons'"):
         get_profile("quick", dataset="moons", model="mlp", augment=True)
+
+
+def test_eps_warmup_validates_and_keeps_old_cache_keys() -> None:
+    a = get_profile("quick")
+    assert a.eps_warmup == 0
+    legacy = {k: v for k, v in a.to_dict().items() if k != "eps_warmup"}  # a config.json of v1
+    assert config_hash(ExperimentConfig.from_dict(legacy)) == config_hash(a)
+    assert config_hash(a.replace(eps_warmup=3)) != config_hash(a)
+    assert get_profile("mnist").eps_warmup == 5
+    with pytest.raises(ConfigError, match=r"eps_warmup must be in \[0, epochs=20\), got 20"):
+        get_profile("quick", eps_warmup=20)

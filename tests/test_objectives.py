@@ -633,3 +633,28 @@ def test_build_objective_from_config():
     assert build_objective(ExperimentConfig(method="mail_at", attack_loss="cw")).attack.loss == "cw"
     with pytest.raises(ConfigError, match=r"unknown parameter\(s\) \['tau'\]"):
         build_objective(ExperimentConfig(method="at", params={"tau": 1}))
+
+
+@pytest.mark.parametrize("method", ["at", "trades", "weighted_at", "fat"])
+def test_eps_warmup_ramps_the_training_budget(data, method):
+    """ε_e = ε·(e + 1)/(W + 1) for e < W: the same loss as an objective built with that ε."""
+    x, y, _ = data
+    loss = default_attack_loss(method)
+    obj = Objective(method, None, settings(loss, "auto"), epochs=10, eps_warmup=3)
+    assert [obj.attack_at(e).eps for e in range(5)] == pytest.approx(
+        [EPS / 4, EPS / 2, 3 * EPS / 4, EPS, EPS])
+    assert obj.attack_at(1).step_size == pytest.approx(STEP / 2)
+    assert obj.attack_at(3) is obj.attack and obj.attack_at(1).steps == STEPS
+    small = AttackSettings(eps=EPS / 2, step_size=STEP / 2, steps=STEPS, loss=loss, start="auto",
+                           generator=torch.Generator().manual_seed(0))  # fmt: skip
+
+    def loss_at(epoch: int, attack: AttackSettings, warmup: int) -> torch.Tensor:
+        fresh = Objective(method, None, attack, epochs=10, eps_warmup=warmup)  # fresh generator
+        return fresh.loss(make_model(data), x, y, epoch=epoch).loss
+
+    ramped = loss_at(1, settings(loss, "auto"), 3)
+    assert torch.allclose(ramped, loss_at(1, small, 0), atol=1e-6, rtol=0)
+    assert not torch.allclose(ramped, loss_at(1, settings(loss, "auto"), 0))
+    assert torch.equal(loss_at(3, settings(loss, "auto"), 3), loss_at(3, settings(loss, "auto"), 0))
+    with pytest.raises(ConfigError, match=r"eps_warmup must be an integer in \[0, epochs=10\)"):
+        Objective(method, None, settings(loss, "auto"), epochs=10, eps_warmup=10)
