@@ -62,6 +62,7 @@ __all__ = [
     "uniform_table",
     "ordering_violations",
     "gain_over_baseline",
+    "nonuniform_claims",
     "weight_spread",
     "importance_frame",
     "spread_table",
@@ -640,6 +641,62 @@ def gain_over_baseline(
     ours = table[~is_base][["model", "family", "alpha_train", *on, metric]]
     out = ours.rename(columns={metric: "ours"}).merge(base, on=["family", *on], how="left")
     return out.assign(gain=out["ours"] - out["baseline"])
+
+
+def nonuniform_claims(
+    table: pd.DataFrame,
+    uniform: pd.DataFrame,
+    strong: pd.DataFrame,
+    eps_train: float,
+    *,
+    rob_tolerance: float = 2.0,
+) -> pd.DataFrame:
+    """Zeng et al.'s claims about non-uniform attacks, checked on this run's tables.
+
+    1. ``A_tr ≤ A_sa ≤ A_rob`` in every row of ``table`` (:func:`ordering_violations`);
+    2. ``A_sa`` is non-increasing in α_test for every model and ε_test (Table 1's columns);
+    3. the headline "+ours" models (:data:`HEADLINE_ALPHA`) raise ``A_sa`` over their baseline
+       at α_test = 2, ε_test = ε_train (Table 2);
+    4. ``A_rob`` of every "+ours" model is at most ``rob_tolerance`` points below its baseline
+       (Tables 4–6, ``uniform``);
+    5. TRADES+ours beats TRADES on ``A_sa`` under every attack of ``strong`` (Table 9).
+
+    Args:
+        table: :func:`nonuniform_table`; uniform: :func:`uniform_table`;
+        strong: :func:`attack_table`; eps_train: the models' training ε.
+        rob_tolerance: allowed A_rob loss in percentage points.
+
+    Returns:
+        One row per claim: ``claim`` (its text), ``held`` (bool) and ``detail`` (the numbers
+        behind the verdict), so a notebook can assert at one profile and report at another.
+    """
+    if not rob_tolerance >= 0:
+        raise ValueError(f"rob_tolerance must be >= 0 (percentage points), got {rob_tolerance!r}")
+    rows = []
+    bad = ordering_violations(table)
+    rows.append(("A_tr <= A_sa <= A_rob in every row", bad.empty,
+                 f"{len(bad)} of {len(table)} rows break it"))
+    trend = rank_trend(table, "alpha_test", "A_sa", by=["model", "eps"])
+    rising = trend[~trend["decreasing"]]
+    rows.append(("A_sa falls as alpha_test grows", rising.empty,
+                 f"{len(rising)} of {len(trend)} (model, eps) curves do not fall"))
+    at_2 = table[(table["alpha_test"] == 2.0) & np.isclose(table["eps"], eps_train)]
+    sa = gain_over_baseline(at_2, "A_sa")
+    sa = sa[sa["alpha_train"] == sa["family"].map(HEADLINE_ALPHA)]
+    rows.append(("+ours raises A_sa over its baseline (alpha_test=2, eps_test=eps_train)",
+                 set(sa["family"]) == set(table.loc[table["alpha_train"].notna(), "family"])
+                 and bool((sa["gain"] > 0).all()),
+                 ", ".join(f"{f} {g:+.2f}" for f, g in zip(sa["family"], sa["gain"], strict=True))))
+    rob = gain_over_baseline(uniform, "A_rob", on=())
+    rows.append((f"A_rob of +ours within {rob_tolerance:g} points of its baseline",
+                 len(rob) > 0 and bool((rob["gain"] >= -rob_tolerance).all()),
+                 f"worst gain {rob['gain'].min():+.2f}" if len(rob) else "no +ours rows"))
+    tough = gain_over_baseline(strong, "A_sa", on=["attack", "alpha_test"])
+    tough = tough[tough["family"] == "TRADES"]
+    rows.append(("TRADES+ours beats TRADES on A_sa under every attack (Table 9)",
+                 len(tough) > 0 and bool((tough["gain"] > 0).all()),
+                 f"smallest gain {tough['gain'].min():+.2f}" if len(tough) else "no TRADES rows"))
+    return pd.DataFrame(rows, columns=["claim", "held", "detail"])
 
 
 # --------------------------------------------------------------------------------------------

@@ -316,3 +316,38 @@ def test_evaluate_models_matches_the_evaluate_functions(test_set) -> None:
     assert set(weights["alpha_test"]) == set(PLAN.hist_alphas)
     with pytest.raises(ValueError, match="at least one model"):
         nu.evaluate_models({}, test_set, EPS, PLAN)
+
+
+def _claim_frames(sa_ours: float = 30.0, rob_ours: float = 49.0, tr_bump: float = 0.0):
+    """Synthetic tables for one PGD pair: two α_test, ε_test = 0.2."""
+    rows = []
+    for name, a_train, sa2 in (("PGD", None, 25.0), ("PGD+ours (α_train=0.1)", 0.1, sa_ours)):
+        for a_test, sa in ((1.0, 40.0), (2.0, sa2)):
+            rows.append(dict(model=name, family="PGD", alpha_train=a_train, eps=EPS,
+                             alpha_test=a_test, A_rob=50.0, A_sa=sa, A_tr=sa - 1 + tr_bump))
+    table = pd.DataFrame(rows)
+    uniform = pd.DataFrame(dict(model=["PGD", "PGD+ours (α_train=0.1)"], family="PGD",
+                                alpha_train=[None, 0.1], A_rob=[50.0, rob_ours]))
+    strong = pd.DataFrame(dict(model=["TRADES", "TRADES+ours (α_train=2)"], family="TRADES",
+                               alpha_train=[None, 2.0], attack="20-PGD", alpha_test=1.0,
+                               A_sa=[30.0, 31.0]))
+    return table, uniform, strong
+
+
+def test_nonuniform_claims_hold_and_fail_on_the_numbers() -> None:
+    held = nu.nonuniform_claims(*_claim_frames(), eps_train=EPS)
+    assert list(held.columns) == ["claim", "held", "detail"] and len(held) == 5
+    assert held["held"].all(), held
+    assert "PGD +5.00" in held["detail"].iloc[2]
+    # ours no better at α_test = 2 → claim 3 fails; A_rob 3 points down → claim 4 fails
+    worse = nu.nonuniform_claims(*_claim_frames(sa_ours=20.0, rob_ours=47.0), eps_train=EPS)
+    assert worse["held"].tolist() == [True, True, False, False, True]
+    assert nu.nonuniform_claims(*_claim_frames(rob_ours=47.0), eps_train=EPS,
+                                rob_tolerance=3.0)["held"].all()  # fmt: skip
+    # A_tr above A_sa breaks the ordering; A_sa rising with α_test breaks the trend
+    broken = nu.nonuniform_claims(*_claim_frames(sa_ours=45.0, tr_bump=2.0), eps_train=EPS)
+    assert broken["held"].tolist()[:2] == [False, False]
+    # ε_train that matches no row: claim 3 has nothing to compare and does not hold
+    assert not nu.nonuniform_claims(*_claim_frames(), eps_train=0.3)["held"].iloc[2]
+    with pytest.raises(ValueError, match="rob_tolerance"):
+        nu.nonuniform_claims(*_claim_frames(), eps_train=EPS, rob_tolerance=-1)
