@@ -8,6 +8,7 @@ Examples::
     mailviz eval --checkpoint data/cache/at-digits-digits_cnn-0123456789ab \\
         --attacks pgd20,cw20,aa --alphas-test 0.5,1,1.5,2 --out results.csv
     mailviz figures --profile quick --only 03 05
+    mailviz figures --profile mnist --only 05 -p SEED 1 --figures-dir build/figures-mnist
 
 Errors in what was asked (a bad ``--set``, an unknown method, a damaged checkpoint, a dataset
 that is not downloaded) print one line ``mailviz: error: ...`` to stderr and exit with status 2;
@@ -24,7 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "notebook_parameters"]
 
 _EXIT_USAGE = 2
 
@@ -162,6 +163,15 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--profile", default="quick", help="profile injected as PROFILE")
     f.add_argument("--only", nargs="+", default=None, metavar="NAME",
                    help="notebook stems or prefixes, e.g. --only 00 03_margins")
+    f.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
+                   metavar=("NAME", "VALUE"),
+                   help="another notebook parameter, e.g. -p SEED 1 -p DEVICE cpu (values are "
+                        "read as Python literals: 1, 0.5, True, None, [0, 1]; else strings)")
+    f.add_argument("--out-dir", default=None, metavar="DIR",
+                   help="where the executed notebooks go (default build/notebooks)")
+    f.add_argument("--figures-dir", default=None, metavar="DIR",
+                   help="where plots.save writes (default figures/; sets MAILVIZ_FIGURES) — "
+                        "keeps a non-quick run from overwriting the committed figures")
     return parser
 
 
@@ -255,10 +265,36 @@ def _write_eval(out: Path, table: Any, report: Any) -> list[Path]:
     return written
 
 
+def notebook_parameters(pairs: Sequence[Sequence[str]]) -> dict[str, Any]:
+    """``[[NAME, VALUE], ...]`` from ``-p`` as papermill parameters (values as Python literals).
+
+    Example:
+        >>> notebook_parameters([["SEED", "1"], ["DEVICE", "cpu"], ["SEEDS", "[0, 1]"]])
+        {'SEED': 1, 'DEVICE': 'cpu', 'SEEDS': [0, 1]}
+    """
+    import ast
+
+    out: dict[str, Any] = {}
+    for name, raw in pairs:
+        if not name.isidentifier():
+            raise ValueError(f"-p {name!r}: a parameter name must be a Python identifier (SEED)")
+        if name == "PROFILE":
+            raise ValueError("-p PROFILE: use --profile to choose the profile")
+        try:
+            out[name] = ast.literal_eval(raw)
+        except (ValueError, SyntaxError):
+            out[name] = raw
+    return out
+
+
 def _cmd_figures(args: argparse.Namespace) -> int:
     from mailviz.figures import run_notebooks
 
-    paths = run_notebooks(profile=args.profile, only=args.only)
+    parameters = notebook_parameters(args.parameter)
+    if args.figures_dir is not None:
+        os.environ["MAILVIZ_FIGURES"] = str(Path(args.figures_dir).resolve())
+    paths = run_notebooks(profile=args.profile, only=args.only, parameters=parameters,
+                          out_dir=args.out_dir)  # fmt: skip
     for p in paths:
         print(p)
     return 0

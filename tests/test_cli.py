@@ -127,3 +127,30 @@ def test_parser_defaults() -> None:
     assert not (args.no_resume or args.no_cache or args.download or args.quiet)
     args = build_parser().parse_args(["figures", "--only", "00", "03"])
     assert args.only == ["00", "03"] and args.profile == "quick"
+
+
+def test_figures_passes_parameters_and_folders(monkeypatch, tmp_path, capsys) -> None:
+    import mailviz.figures
+
+    calls = []
+
+    def fake_run(**kwargs):
+        calls.append({**kwargs, "figures": __import__("os").environ.get("MAILVIZ_FIGURES")})
+        return [tmp_path / "05_nonuniform_attacks.ipynb"]
+
+    monkeypatch.setattr(mailviz.figures, "run_notebooks", fake_run)
+    monkeypatch.delenv("MAILVIZ_FIGURES", raising=False)
+    argv = ["figures", "--profile", "mnist", "--only", "05", "-p", "SEED", "1", "-p", "DEVICE",
+            "cpu", "-p", "SEEDS", "[0, 1]", "--out-dir", str(tmp_path / "nb"),
+            "--figures-dir", str(tmp_path / "fig")]  # fmt: skip
+    assert main(argv) == 0
+    (call,) = calls
+    assert call["profile"] == "mnist" and call["only"] == ["05"]
+    assert call["parameters"] == {"SEED": 1, "DEVICE": "cpu", "SEEDS": [0, 1]}
+    assert call["out_dir"] == str(tmp_path / "nb") and call["figures"] == str(tmp_path / "fig")
+    assert "05_nonuniform_attacks.ipynb" in capsys.readouterr().out
+    assert main(["figures", "-p", "PROFILE", "mnist"]) == 2
+    assert "use --profile" in capsys.readouterr().err
+    assert main(["figures", "-p", "not-a-name", "1"]) == 2
+    assert "Python identifier (SEED)" in capsys.readouterr().err
+    assert len(calls) == 1
