@@ -36,7 +36,7 @@ browser-deps:
 	  else echo "chromium missing and not root: the browser test will be skipped"; fi; }
 
 lint: $(STAMP)
-	$(BIN)/ruff check mailviz tests benchmarks
+	$(BIN)/ruff check mailviz tests benchmarks notebooks
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest -p no:cacheprovider tests

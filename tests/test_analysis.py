@@ -480,3 +480,13 @@ def test_compare_rows_reads_means_and_n() -> None:
         analysis.compare_rows(results, "a", "c", "pgd20")
     with pytest.raises(ValueError, match="attack"):
         analysis.compare_rows(results, "a", "b", "aa")
+
+
+def test_method_config_recipes_per_profile() -> None:
+    # AWP warms up with plain AT at quick (it stays at chance otherwise); paper keeps the code's 0
+    assert method_config("awp", "quick").params["awp_warmup"] == 2
+    assert method_config("awp", "paper").params.get("awp_warmup", 0) == 0
+    assert method_config("awp", "quick", params={"awp_warmup": 0}).params["awp_warmup"] == 0
+    # TRADES' MNIST recipe: β = 1; burn-in scales with the epochs
+    assert method_config("weighted_trades", "mnist").params["beta_trades"] == 1.0
+    assert method_config("mail_at", "quick", epochs=16).burn_in == 10
