@@ -56,3 +56,13 @@ def test_top_level_layout() -> None:
         assert (ROOT / name).exists(), f"{name} is missing from the repository layout"
     ignored = (ROOT / ".gitignore").read_text().splitlines()
     assert "data/*" in ignored and "!data/README.md" in ignored
+
+
+def test_every_committed_figure_is_listed_in_figures_readme() -> None:
+    """figures/README.md names each PNG (with its notebook and parameters); each has its SVG."""
+    import re
+
+    listed = set(re.findall(r"figures/[\w/.\-]+\.png", (ROOT / "figures/README.md").read_text()))
+    files = {p.relative_to(ROOT).as_posix() for p in (ROOT / "figures").rglob("*.png")}
+    assert files == listed, {"unlisted": files - listed, "missing": listed - files}
+    assert all((ROOT / f).with_suffix(".svg").exists() for f in files)
