@@ -89,6 +89,14 @@ _RUN_VERSION = 1
 _ATTACKS = ("nat", "pgd", "cw", "weighted")
 
 
+def _bar(total: int, desc: str, progress: bool) -> Any:
+    """A tqdm bar over ``total`` attack runs (cache hits count too); a no-op when disabled."""
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit="run", leave=False, disable=not progress,
+                dynamic_ncols=True)  # fmt: skip
+
+
 def _fmt(value: float) -> str:
     return f"{value:g}"
 
@@ -472,6 +480,7 @@ def nonuniform_table(
     eps: Sequence[float] | None = None,
     alphas_test: Sequence[float] | None = None,
     seed: int = 0,
+    progress: bool = True,
 ) -> pd.DataFrame:
     """``A_rob``, ``A_sa``, ``A_tr`` of every model at every (ε_test, α_test): Tables 7–8, Fig. 3.
 
@@ -487,6 +496,7 @@ def nonuniform_table(
         eps: ε_test values; default ``plan.eps_grid(ε_train)`` per model.
         alphas_test: default ``plan.alphas_test``.
         seed: attack seed.
+        progress: a progress bar over the attack runs (cached runs count as done at once).
 
     Returns:
         Frame with columns ``model, family, defense, alpha_train, eps_train, eps,
@@ -496,23 +506,29 @@ def nonuniform_table(
     _check_models(models)
     alphas = _check_alpha_list(plan.alphas_test if alphas_test is None else alphas_test,
                                "alphas_test")  # fmt: skip
-    frames = []
+    jobs = []  # (model, trained, ε_test, the α_test that get a weighted-PGD run)
     for m, t in models.items():
         eps_train = float(t.config.eps)
         for e in plan.eps_grid(eps_train) if eps is None else eps:
-            step = plan.step_size(e)
-            plain = attack_run(t, dataset, e, steps=plan.steps, step_size=step, seed=seed)
             with_tr = plan.tr_all_models or m.headline or math.isclose(e, eps_train)
-            weighted = {
-                a: attack_run(t, dataset, e, attack="weighted", alpha=a, steps=plan.steps,
-                              step_size=step, seed=seed)
-                for a in alphas if a != 0.0 and with_tr
-            }  # fmt: skip
-            part = nonuniform_metrics(plain, alphas, weighted)
-            frames.append(
-                part.assign(**_model_columns(m, t), eps=float(e),
-                            eps_fraction=round(float(e) / eps_train, 6), steps=plan.steps)
-            )  # fmt: skip
+            jobs.append((m, t, e, [a for a in alphas if a != 0.0 and with_tr]))
+    bar = _bar(sum(1 + len(tr) for *_, tr in jobs), "A_rob / A_sa / A_tr", progress)
+    frames = []
+    for m, t, e, tr_alphas in jobs:
+        step = plan.step_size(e)
+        plain = attack_run(t, dataset, e, steps=plan.steps, step_size=step, seed=seed)
+        bar.update()
+        weighted = {}
+        for a in tr_alphas:
+            weighted[a] = attack_run(t, dataset, e, attack="weighted", alpha=a, steps=plan.steps,
+                                     step_size=step, seed=seed)  # fmt: skip
+            bar.update()
+        part = nonuniform_metrics(plain, alphas, weighted)
+        frames.append(
+            part.assign(**_model_columns(m, t), eps=float(e),
+                        eps_fraction=round(float(e) / float(t.config.eps), 6), steps=plan.steps)
+        )  # fmt: skip
+    bar.close()
     columns = ["model", "family", "defense", "alpha_train", "eps_train", "eps", "eps_fraction",
                "alpha_test", "A_rob", "A_sa", "A_tr", "steps"]  # fmt: skip
     out = pd.concat(frames, ignore_index=True)[columns]
@@ -527,6 +543,7 @@ def attack_table(
     *,
     alphas_test: Sequence[float] = (1.0, 2.0),
     seed: int = 0,
+    progress: bool = True,
 ) -> pd.DataFrame:
     """``A_rob`` and ``A_sa`` under PGD and PGD-margin with ``plan.steps`` and ``plan.long_steps``
     steps at ε_test = ε_train: Zeng Table 9 (which reports α_test = 1).
@@ -534,7 +551,7 @@ def attack_table(
     PGD ascends the cross-entropy, PGD-margin the CW margin loss (κ_c = 50,
     :data:`mailviz.evaluate.CW_CONFIDENCE`). All four attacks are evaluated on the first
     ``plan.long_n`` test examples (the short PGD run is the full-set run's prefix; s̃ is
-    renormalised over the prefix).
+    renormalised over the prefix). ``progress`` shows a bar over the attack runs.
 
     Returns:
         Frame with columns ``model, family, defense, alpha_train, eps_train, eps, attack,
@@ -544,6 +561,7 @@ def attack_table(
     alphas = _check_alpha_list(alphas_test, "alphas_test")
     n = plan.long_n
     frames = []
+    bar = _bar(4 * len(models), "Table 9 attacks", progress)
     for m, t in models.items():
         e = float(t.config.eps)
         step = plan.step_size(e)
@@ -555,9 +573,11 @@ def attack_table(
                 else:
                     run = attack_run(t, dataset, e, attack=loss, steps=steps, step_size=step,
                                      n=n, seed=seed)  # fmt: skip
+                bar.update()
                 part = nonuniform_metrics(run, alphas).drop(columns="A_tr")
                 frames.append(part.assign(**_model_columns(m, t), eps=e,
                                           attack=f"{steps}-{label}", n=len(run)))  # fmt: skip
+    bar.close()
     columns = ["model", "family", "defense", "alpha_train", "eps_train", "eps", "attack",
                "alpha_test", "A_rob", "A_sa", "n"]  # fmt: skip
     out = pd.concat(frames, ignore_index=True)[columns]
@@ -566,25 +586,33 @@ def attack_table(
 
 
 def uniform_table(
-    models: Mapping[ZengModel, Any], dataset: Any, plan: NonuniformPlan, *, seed: int = 0
+    models: Mapping[ZengModel, Any],
+    dataset: Any,
+    plan: NonuniformPlan,
+    *,
+    seed: int = 0,
+    progress: bool = True,
 ) -> pd.DataFrame:
     """Natural accuracy ``A_nat`` and ``A_rob`` (PGD, ``plan.steps``, ε_test = ε_train) per model:
-    the layout of Zeng Tables 4–6.
+    the layout of Zeng Tables 4–6. ``progress`` shows a bar over the attack runs.
 
     Returns:
         Frame with columns ``model, family, defense, alpha_train, eps_train, A_nat, A_rob``.
     """
     _check_models(models)
     rows = []
+    bar = _bar(2 * len(models), "A_nat / A_rob", progress)
     for m, t in models.items():
         e = float(t.config.eps)
         nat = attack_run(t, dataset, None, attack="nat", seed=seed)
         pgd = attack_run(t, dataset, e, steps=plan.steps, step_size=plan.step_size(e), seed=seed)
+        bar.update(2)
         rows.append(
             dict(**_model_columns(m, t),
                  A_nat=100.0 * float(nat["correct"].to_numpy(dtype=bool).mean()),
                  A_rob=100.0 * float(pgd["correct"].to_numpy(dtype=bool).mean()))
         )  # fmt: skip
+    bar.close()
     out = pd.DataFrame(rows)
     out.attrs["label"] = _label(models)
     return out

@@ -351,3 +351,11 @@ def test_nonuniform_claims_hold_and_fail_on_the_numbers() -> None:
     assert not nu.nonuniform_claims(*_claim_frames(), eps_train=0.3)["held"].iloc[2]
     with pytest.raises(ValueError, match="rob_tolerance"):
         nu.nonuniform_claims(*_claim_frames(), eps_train=EPS, rob_tolerance=-1)
+
+
+def test_tables_show_progress_over_their_attack_runs(models, test_set, capsys) -> None:
+    nu.nonuniform_table(models, test_set, PLAN, eps=[EPS], progress=True)
+    err = capsys.readouterr().err  # 2 models × (PGD + weighted PGD at α_test 1 and 2)
+    assert "A_rob / A_sa / A_tr" in err and "0/6" in err
+    nu.uniform_table(models, test_set, PLAN, progress=False)
+    assert capsys.readouterr().err == ""
