@@ -72,6 +72,7 @@ class ExperimentConfig:
     step_size: float = 0.05
     steps: int = 10
     attack_loss: str | None = None  # None: the method's own (ce for AT/MART, kl for TRADES)
+    cw_confidence: float = 0.0  # κ_c of a "cw" training attack (MAIL's evaluation CW uses 50)
     start: str = "auto"  # auto: the method's own (normal for TRADES/MART family, uniform else)
     # optimisation
     epochs: int = 20
@@ -189,6 +190,14 @@ class ExperimentConfig:
         except ValueError as err:
             raise ConfigError(f"dataset {self.dataset!r} does not fit: {err}") from None
         objectives.validate_params(self.method, self.params, attack_loss=self.attack_loss)
+        if not 0 <= self.cw_confidence < float("inf"):
+            raise ConfigError(f"cw_confidence must be >= 0, got {self.cw_confidence} — e.g. 50")
+        loss = self.attack_loss or objectives.default_attack_loss(self.method)
+        if self.cw_confidence and loss != "cw":
+            raise ConfigError(
+                f"cw_confidence applies to attack_loss='cw' only ({self.method} attacks with "
+                f"{loss!r}); set attack_loss=cw or cw_confidence=0"
+            )
         if self.start not in ("auto", "uniform", "normal", "none"):
             raise ConfigError(
                 f"start must be one of auto, uniform, normal, none; got {self.start!r}"
@@ -320,7 +329,7 @@ def apply_overrides(cfg: ExperimentConfig, assignments: list[str]) -> Experiment
 _RUNTIME_FIELDS = ("device", "threads", "profile")
 # fields added after CACHE_VERSION 1: hashed only when they differ from these values, so models
 # cached before the field existed keep their keys
-_LATER_FIELDS: dict[str, Any] = {"eps_warmup": 0}
+_LATER_FIELDS: dict[str, Any] = {"eps_warmup": 0, "cw_confidence": 0.0}
 
 
 def config_hash(cfg: ExperimentConfig, length: int = 12) -> str:

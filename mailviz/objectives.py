@@ -379,6 +379,8 @@ class AttackSettings:
         start: ``"uniform"``, ``"normal"``, ``"none"`` or ``"auto"`` (the method's own,
             :func:`default_start`).
         generator: random source for starts and FAT's noise; must live on the data's device.
+        confidence: κ_c ≥ 0 of the ``"cw"`` loss ``−max(MM, −κ_c)`` (:func:`mailviz.attacks.pgd`);
+            0 stops ascending once ``x′`` is misclassified, MAIL's evaluation CW uses 50.
     """
 
     eps: float | Tensor
@@ -387,6 +389,7 @@ class AttackSettings:
     loss: str
     start: str = "uniform"
     generator: torch.Generator | None = None
+    confidence: float = 0.0
 
     def __post_init__(self) -> None:
         if _is_number(self.eps) and not 0 < self.eps <= 1:
@@ -403,6 +406,14 @@ class AttackSettings:
             raise ConfigError(f"unknown start {self.start!r}; valid: {', '.join(STARTS)}")
         if self.generator is not None and not isinstance(self.generator, torch.Generator):
             raise ConfigError(f"generator must be a torch.Generator, got {type(self.generator)}")
+        c = self.confidence
+        if isinstance(c, bool) or not isinstance(c, (int, float)) or not 0 <= c < math.inf:
+            raise ConfigError(f"cw_confidence must be a finite number >= 0, got {c!r} — e.g. 50")
+        if c and self.loss != "cw":
+            raise ConfigError(
+                f"cw_confidence applies to the 'cw' attack loss only, not {self.loss!r}; "
+                "set attack_loss='cw' or cw_confidence=0"
+            )
 
 
 @dataclass
@@ -480,6 +491,7 @@ def friendly_pgd(
     tau: int,
     *,
     loss: str = "ce",
+    confidence: float = 0.0,
     start: str = "uniform",
     omega: float = 0.0,
     generator: torch.Generator | None = None,
@@ -509,6 +521,7 @@ def friendly_pgd(
         steps: K ≥ 1 (maximum number of steps).
         tau: τ ≥ 0, how many extra steps an example takes after it is first misclassified.
         loss: attack loss ``"ce"`` (FAT), ``"kl"`` (FAT for TRADES) or ``"cw"``.
+        confidence: κ_c ≥ 0 of the ``"cw"`` loss (as in :func:`mailviz.attacks.pgd`).
         start: ``"uniform"`` (FAT code), ``"normal"`` or ``"none"``.
         omega: std of the Gaussian noise added to every step (FAT code: 0.001).
         generator: random source for the start and the noise, on ``x.device``.
@@ -544,7 +557,7 @@ def friendly_pgd(
     batch = x.shape[0]
     view = (batch, *([1] * (x.dim() - 1)))
     with attacks._eval_mode(model):
-        objective, ref = attacks._objective(loss, 0.0, model, x)
+        objective, ref = attacks._objective(loss, float(confidence), model, x)
         x_adv = attacks._start_point(x, eps_b, low, high, start, None, generator)
         active = torch.ones(batch, dtype=torch.bool, device=x.device)
         budget = torch.full((batch,), tau, dtype=torch.int64, device=x.device)
@@ -624,7 +637,8 @@ class Objective:
             )
         start = default_start(method) if attack.start == "auto" else attack.start
         self.attack = AttackSettings(
-            attack.eps, attack.step_size, attack.steps, attack.loss, start, attack.generator
+            attack.eps, attack.step_size, attack.steps, attack.loss, start, attack.generator,
+            attack.confidence,
         )
         if method != "clean" and attack.loss == "kl" and start == "none":
             raise ConfigError(
@@ -658,7 +672,8 @@ class Objective:
             return self.attack
         f = (epoch + 1) / (self.eps_warmup + 1)
         a = self.attack
-        return AttackSettings(a.eps * f, a.step_size * f, a.steps, a.loss, a.start, a.generator)
+        return AttackSettings(a.eps * f, a.step_size * f, a.steps, a.loss, a.start, a.generator,
+                              a.confidence)  # fmt: skip
 
     def reweighting_active(self, epoch: int) -> bool:
         """Whether a reweighting method uses its weights at ``epoch`` (False during burn-in)."""
@@ -744,8 +759,8 @@ class Objective:
     def _pgd(self, net: nn.Module, x: Tensor, y: Tensor) -> attacks.AttackResult:
         a = self._now
         result = attacks.pgd(
-            net, x, y, a.eps, a.step_size, a.steps, loss=a.loss, start=a.start,
-            generator=a.generator, return_result=True, final_logits=False,
+            net, x, y, a.eps, a.step_size, a.steps, loss=a.loss, confidence=a.confidence,
+            start=a.start, generator=a.generator, return_result=True, final_logits=False,
         )  # fmt: skip
         assert isinstance(result, attacks.AttackResult)
         return result
@@ -853,7 +868,8 @@ class Objective:
         a = self._now
         x_adv, taken = friendly_pgd(
             net, x, y, a.eps, a.step_size, a.steps, self.fat_tau(epoch), loss=a.loss,
-            start=a.start, omega=self.params["omega"], generator=a.generator, return_steps=True,
+            confidence=a.confidence, start=a.start, omega=self.params["omega"],
+            generator=a.generator, return_steps=True,
         )  # fmt: skip
         logits, ce = self._ce_on(model, x_adv, y)
         return LossOutput(ce.mean(), _stats(logits, y, None, steps=taken))
@@ -978,7 +994,7 @@ def build_objective(cfg: ExperimentConfig, generator: torch.Generator | None = N
     loss = cfg.attack_loss if cfg.attack_loss is not None else default_attack_loss(method)
     attack = AttackSettings(
         eps=cfg.eps, step_size=cfg.step_size, steps=int(cfg.steps), loss=loss, start=cfg.start,
-        generator=generator,
+        generator=generator, confidence=float(cfg.cw_confidence),
     )  # fmt: skip
     return Objective(method, cfg.params, attack, epochs=int(cfg.epochs), burn_in=int(cfg.burn_in),
                      eps_warmup=int(cfg.eps_warmup))

@@ -153,3 +153,14 @@ def test_eps_warmup_validates_and_keeps_old_cache_keys() -> None:
     assert get_profile("mnist").eps_warmup == 5
     with pytest.raises(ConfigError, match=r"eps_warmup must be in \[0, epochs=20\), got 20"):
         get_profile("quick", eps_warmup=20)
+
+
+def test_cw_confidence_needs_the_cw_loss_and_keeps_old_cache_keys() -> None:
+    a = get_profile("quick", attack_loss="cw")
+    assert config_hash(a.replace(cw_confidence=0.0)) == config_hash(a)
+    assert config_hash(a.replace(cw_confidence=50.0)) != config_hash(a)
+    assert get_profile("quick", attack_loss="cw", cw_confidence=50).cw_confidence == 50
+    with pytest.raises(ConfigError, match="cw_confidence applies to attack_loss='cw' only"):
+        get_profile("quick", method="trades", cw_confidence=50)
+    with pytest.raises(ConfigError, match="cw_confidence must be >= 0"):
+        get_profile("quick", attack_loss="cw", cw_confidence=-1)

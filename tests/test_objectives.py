@@ -658,3 +658,23 @@ def test_eps_warmup_ramps_the_training_budget(data, method):
     assert torch.equal(loss_at(3, settings(loss, "auto"), 3), loss_at(3, settings(loss, "auto"), 0))
     with pytest.raises(ConfigError, match=r"eps_warmup must be an integer in \[0, epochs=10\)"):
         Objective(method, None, settings(loss, "auto"), epochs=10, eps_warmup=10)
+
+
+@pytest.mark.parametrize("method", ["at", "trades", "fat"])
+def test_cw_confidence_reaches_the_training_attack(data, method):
+    """κ_c = 0 stops at the boundary; a large κ_c keeps pushing x′: a different (higher) loss."""
+    x, y, _ = data
+
+    def loss_with(confidence: float) -> torch.Tensor:
+        attack = AttackSettings(eps=EPS, step_size=STEP, steps=STEPS, loss="cw", start="uniform",
+                                generator=torch.Generator().manual_seed(0), confidence=confidence)
+        params = {"tau": 3} if method == "fat" else None  # τ = 0 stops at the boundary anyway
+        obj = Objective(method, params, attack, epochs=10)
+        assert obj.attack_at(0).confidence == confidence
+        return obj.loss(make_model(data), x, y, epoch=5).loss
+
+    assert not torch.allclose(loss_with(0.0), loss_with(50.0))
+    with pytest.raises(ConfigError, match="applies to the 'cw' attack loss only"):
+        AttackSettings(eps=EPS, step_size=STEP, steps=STEPS, loss="ce", confidence=50.0)
+    with pytest.raises(ConfigError, match="cw_confidence must be a finite number"):
+        AttackSettings(eps=EPS, step_size=STEP, steps=STEPS, loss="cw", confidence=-1.0)
