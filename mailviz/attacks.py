@@ -129,10 +129,10 @@ def _check_inputs(model: object, x: object, y: object) -> Tensor:
         raise ValueError(f"y must hold integer class labels (int64), got dtype {y.dtype}")
     if torch.is_inference_mode_enabled():
         raise ValueError("attacks need gradients: call them outside torch.inference_mode()")
-    low, high = torch.aminmax(x.detach())
-    if low.item() < 0.0 or high.item() > 1.0:
+    low, high = torch.stack(torch.aminmax(x.detach())).tolist()  # one host sync, not two
+    if low < 0.0 or high > 1.0:
         raise ValueError(
-            f"x must lie in [0, 1], got values in [{low.item():.3g}, {high.item():.3g}] — "
+            f"x must lie in [0, 1], got values in [{low:.3g}, {high:.3g}] — "
             "put the normalisation inside the model"
         )
     return y.to(device=x.device, dtype=torch.int64)
