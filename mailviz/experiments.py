@@ -29,8 +29,9 @@ BURN_IN_FRACTION: dict[str, float] = {
 #: Per-profile method settings that differ from the objective's defaults.
 _PROFILE_PARAMS: dict[str, dict[str, dict[str, Any]]] = {
     # AWP's weight perturbation (γ = 5e-3) from the first step kept the quick CNN at chance
-    # (loss ln 10) for all 20 epochs; after 2 epochs of plain AT it trains (measured: NAT 97.2 %,
-    # PGD-20 64.4 %, against AT's 98.3 / 65.2). The paper profile keeps the AT-AWP code's 0.
+    # (loss ln 10) for all 20 epochs; after 2 epochs of plain AT it trains (measured in notebook
+    # 06: NAT 97.2 %, PGD-20 63.7 %, against AT's 98.3 / 65.4). The paper profile keeps the
+    # AT-AWP code's 0.
     "quick": {"awp": {"awp_warmup": 2}},
     # TRADES' MNIST recipe uses β = 1 (REFERENCE.md); CIFAR and the digits toy use 6.
     "mnist": {"trades": {"beta_trades": 1.0}, "mail_trades": {"beta_trades": 1.0},
