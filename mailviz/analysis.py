@@ -59,6 +59,7 @@ __all__ = [
     "AttackSetting",
     "path_settings",
     "kappa_pm_table",
+    "cached_kappa_pm_table",
     "rank_agreement",
     "mean_rank_agreement",
     "changed_fraction",
@@ -75,7 +76,6 @@ __all__ = [
     "objective_weights",
     "weights_by",
     "weight_summary",
-    "default_seeds",
     "EvaluationPlan",
     "evaluation_plan",
     "RunSpec",
@@ -83,12 +83,12 @@ __all__ = [
     "mail_table_specs",
     "train_specs",
     "weights_of_runs",
+    "cached_objective_weights",
+    "per_example_runs",
     "evaluate_runs",
+    "accuracies",
     "summarize",
     "paper_columns",
-    "accuracy_standard_error",
-    "claim_verdict",
-    "compare_rows",
 ]
 
 #: Display names of the methods, as in MAIL's tables.
@@ -318,6 +318,40 @@ def kappa_pm_table(
             )
         )
     return pd.concat(frames, ignore_index=True)
+
+
+def cached_kappa_pm_table(
+    run: Any,
+    data: Any,
+    settings: Sequence[AttackSetting],
+    *,
+    n: int | None = None,
+    batch_size: int = 500,
+    cache: bool = True,
+) -> pd.DataFrame:
+    """:func:`kappa_pm_table` of a trained run, stored in its run directory.
+
+    The key holds the model's config hash, every setting (name, steps, step size, start, seed,
+    LM-PGD), the data and ``n``, ``batch_size`` (which fix the random starts), so a lesson and
+    :func:`mailviz.catalogue.prepare` share the result.
+    """
+    from dataclasses import asdict
+
+    from mailviz import evaluate
+    from mailviz.config import config_hash
+
+    settings = _check_settings(settings)
+    key = dict(kind="kappa_pm", model=config_hash(run.config), n=n, batch_size=batch_size,
+               settings=[asdict(s) for s in settings], data=getattr(data, "name", "pair"),
+               split=getattr(data, "split", None), size=len(_as_xy(data)[1]))  # fmt: skip
+
+    def compute() -> pd.DataFrame:
+        return kappa_pm_table(run.model, data, run.config.eps, settings, n=n,
+                              batch_size=batch_size)  # fmt: skip
+
+    if cache and getattr(run, "path", None) is not None:
+        return evaluate.cached_eval(key, compute, root=run.path, name="kappa-pm")
+    return compute()
 
 
 def path_examples(
@@ -901,22 +935,8 @@ def weight_summary(frame: pd.DataFrame, by: str = "method") -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------------------------
-# Profiles: seeds and evaluation protocol
+# Profiles: evaluation protocol
 # --------------------------------------------------------------------------------------------
-
-
-def default_seeds(profile: str) -> list[int]:
-    """Seeds a results table averages over: 5 at ``paper`` (MAIL's "5 trials"), else ``[0]``.
-
-    Example:
-        >>> default_seeds("quick"), default_seeds("paper")
-        ([0], [0, 1, 2, 3, 4])
-    """
-    from mailviz.config import PROFILES, ConfigError
-
-    if profile not in PROFILES:
-        raise ConfigError(f"unknown profile {profile!r}; valid: {', '.join(PROFILES)}")
-    return [0, 1, 2, 3, 4] if profile == "paper" else [0]
 
 
 @dataclass(frozen=True)
@@ -944,7 +964,7 @@ def evaluation_plan(profile: str) -> EvaluationPlan:
     """NAT, PGD-20 and AutoAttack as in MAIL's tables, scaled to the profile.
 
     * ``paper``: NAT and PGD-20 on the whole test set, standard AutoAttack on the first 1,000
-      test images (the authors' protocol, REFERENCE.md);
+      test images (the authors' protocol);
     * the small profiles: the fast AutoAttack screen (APGD-CE + APGD-T, 50 iterations —
       *not* comparable with published AA numbers) on the first :data:`QUICK_AA_N` examples.
 
@@ -952,7 +972,10 @@ def evaluation_plan(profile: str) -> EvaluationPlan:
         >>> evaluation_plan("paper").attacks
         ('nat', 'pgd20', 'aa')
     """
-    default_seeds(profile)  # validates the name
+    from mailviz.config import PROFILES, ConfigError
+
+    if profile not in PROFILES:
+        raise ConfigError(f"unknown profile {profile!r}; valid: {', '.join(PROFILES)}")
     if profile == "paper":
         return EvaluationPlan(
             ("nat", "pgd20", "aa"), None, 1000,
@@ -974,10 +997,11 @@ def evaluation_plan(profile: str) -> EvaluationPlan:
 class RunSpec:
     """One row of a results table: a method with its training-attack loss and parameters.
 
-    ``label`` names the row (unique within a grid); ``method``, ``attack_loss`` and ``params``
-    go to :func:`mailviz.experiments.train_method`; ``tags`` become extra columns of
-    :func:`evaluate_runs`' frame (e.g. ``{"objective": "AT", "perturbation": "CW"}`` for
-    Table 7's layout).
+    ``label`` names the row (unique within a grid); ``method``, ``attack_loss``, ``params`` and
+    ``overrides`` (other :class:`~mailviz.config.ExperimentConfig` fields, e.g.
+    ``{"cw_confidence": 50.0}``) go to :func:`mailviz.experiments.train_method`; ``tags`` become
+    extra columns of :func:`evaluate_runs`' frame (e.g. ``{"objective": "AT", "perturbation":
+    "CW"}`` for Table 7's layout).
     """
 
     label: str
@@ -985,6 +1009,7 @@ class RunSpec:
     attack_loss: str | None = None
     params: Mapping[str, Any] = field(default_factory=dict)
     tags: Mapping[str, Any] = field(default_factory=dict)
+    overrides: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.method not in objectives.METHODS:
@@ -992,9 +1017,19 @@ class RunSpec:
                 f"unknown method {self.method!r}; valid: {', '.join(objectives.METHODS)}"
             )
 
+    def config(self, profile: str, seed: int, device: str = "auto", **extra: Any) -> Any:
+        """Its :class:`~mailviz.config.ExperimentConfig` (the cache key of its model);
+        ``extra`` config fields go on top of :attr:`overrides`."""
+        from mailviz import experiments
+
+        return experiments.method_config(
+            self.method, profile, seed=int(seed), device=device, attack_loss=self.attack_loss,
+            params=dict(self.params), **{**dict(self.overrides), **extra},
+        )  # fmt: skip
+
 
 #: The experiment grids of MAIL's appendix tables that :func:`mail_table_specs` knows.
-MAIL_TABLES: tuple[str, ...] = ("table4", "table5", "table6", "table7")
+MAIL_TABLES: tuple[str, ...] = ("table4", "table5", "table6", "table7", "table7_cw50")
 
 
 def mail_table_specs(table: str) -> list[RunSpec]:
@@ -1004,7 +1039,9 @@ def mail_table_specs(table: str) -> list[RunSpec]:
     * ``table5``: MAIL-TRADES with ``margin`` PM (default) and MM (eq. 15);
     * ``table6``: MAIL-TRADES with ``weight_fn`` hinge, step (α = 0.2) and sigmoid (default);
     * ``table7``: MAIL-AT and MAIL-TRADES with the training perturbation from PGD (CE), CW and
-      KL; tags ``objective`` (AT / TRADES) and ``perturbation`` (PGD / CW / KL).
+      KL; tags ``objective`` (AT / TRADES) and ``perturbation`` (PGD / CW / KL);
+    * ``table7_cw50``: the two CW rows of Table 7 retrained with the CW attack's confidence
+      κ_c = 50 (``cw_confidence``, MAIL's evaluation CW), labelled ``"MAIL-AT, CW, κ_c=50"``.
 
     A row that uses a method's own default (sigmoid, PM, MAIL-AT's CE, MAIL-TRADES' KL) passes no
     override, so it is the *same* cached model as the default run in every other table.
@@ -1026,6 +1063,12 @@ def mail_table_specs(table: str) -> list[RunSpec]:
             RunSpec("step", "mail_trades", params={"weight_fn": "step"}),
             RunSpec("sigmoid", "mail_trades"),
         ]
+    if table == "table7_cw50":
+        return [
+            RunSpec(f"{s.label}, κ_c=50", s.method, s.attack_loss, tags=dict(s.tags),
+                    overrides={"cw_confidence": 50.0})
+            for s in mail_table_specs("table7") if s.tags["perturbation"] == "CW"
+        ]  # fmt: skip
     specs = []
     for method, objective in (("mail_at", "AT"), ("mail_trades", "TRADES")):
         own = objectives.default_attack_loss(method)
@@ -1049,22 +1092,24 @@ def train_specs(
     progress: bool = False,
     **overrides: Any,
 ) -> dict[tuple[str, int], Any]:
-    """Train (or load from the shared cache) every spec for every seed.
+    """Train (or load from the shared cache) every spec for every seed (replicate).
 
-    Each model comes from :func:`mailviz.experiments.train_method`, so the same (method, loss,
-    params, seed, profile) is the same cached model in every notebook.
+    Each model comes from :func:`mailviz.train.train` on :meth:`RunSpec.config`, so the same
+    (method, loss, params, overrides, seed, profile) is the same cached model in every notebook
+    and in :func:`mailviz.catalogue.prepare`. ``overrides`` (other config fields, e.g.
+    ``epochs=1`` in a test) apply to every spec.
 
     Returns:
         ``{(label, seed): TrainedModel}`` in spec-then-seed order.
 
     Example:
-        >>> runs = train_specs(mail_table_specs("table6"), "quick", [0])  # doctest: +SKIP
+        >>> runs = train_specs(mail_table_specs("table6"), "quick", [0, 1, 2])  # doctest: +SKIP
     """
-    from mailviz import experiments
+    from mailviz.train import train
 
     seeds = list(seeds)
     if not seeds:
-        raise ValueError("seeds must name at least one seed, e.g. seeds=[0]")
+        raise ValueError("seeds must name at least one seed, e.g. seeds=[0, 1, 2]")
     specs = list(specs)
     labels = [spec.label for spec in specs]
     if len(set(labels)) != len(labels):
@@ -1072,33 +1117,153 @@ def train_specs(
     runs: dict[tuple[str, int], Any] = {}
     for spec in specs:
         for seed in seeds:
-            runs[(spec.label, int(seed))] = experiments.train_method(
-                spec.method, profile, seed=int(seed), device=device, progress=progress,
-                attack_loss=spec.attack_loss, params=dict(spec.params), **overrides,
-            )  # fmt: skip
+            runs[(spec.label, int(seed))] = train(spec.config(profile, seed, device, **overrides),
+                                                  progress=progress)  # fmt: skip
     return runs
+
+
+def _run_seeds(runs: Mapping[tuple[str, int], Any]) -> list[int]:
+    return sorted({int(s) for _, s in runs})
 
 
 def weights_of_runs(
     runs: Mapping[tuple[str, int], Any],
     data: Any,
     *,
-    seed: int | None = None,
+    seeds: Sequence[int] | None = None,
     column: str = "method",
-    **kwargs: Any,
+    n: int | None = None,
+    cache: bool = True,
 ) -> pd.DataFrame:
-    """:func:`weights_by` for the runs of one seed (default: the first seed in ``runs``).
+    """:func:`objective_weights` of every run: its own objective weighs its own model's x′.
 
-    Each run's own objective weighs its own model's adversarial examples at the last epoch;
-    ``column`` holds the run's label. ``kwargs`` go to :func:`objective_weights`.
+    Each run's objective acts at the last epoch on its own model (the attack seeded with the
+    run's seed); ``column`` holds the run's label and ``seed`` its seed. With ``cache`` the frame
+    of each run is stored in its run directory (:func:`mailviz.evaluate.cached_eval`).
+
+    Args:
+        runs: ``{(label, seed): TrainedModel}`` (:func:`train_specs`).
+        data: usually the training split.
+        seeds: keep only these replicates (default: all).
+        column: name of the label column.
+        n: first ``n`` examples only.
+        cache: load/store per-run results next to the model.
     """
     if not runs:
         raise ValueError("runs is empty — build it with train_specs")
-    chosen = next(iter(runs))[1] if seed is None else seed
-    items = {label: (run.model, run.config) for (label, s), run in runs.items() if s == chosen}
-    if not items:
-        raise ValueError(f"no run with seed {chosen}; seeds: {sorted({s for _, s in runs})}")
-    return weights_by(items, data, column=column, **kwargs)
+    chosen = _run_seeds(runs) if seeds is None else [int(s) for s in seeds]
+    frames = []
+    for (label, s), run in runs.items():
+        if int(s) not in chosen:
+            continue
+        frame = cached_objective_weights(run, data, n=n, cache=cache)
+        frames.append(frame.assign(**{column: label, "seed": int(s)}))
+    if not frames:
+        raise ValueError(f"no run with seeds {chosen}; seeds: {_run_seeds(runs)}")
+    return pd.concat(frames, ignore_index=True)
+
+
+def cached_objective_weights(
+    run: Any, data: Any, *, objective: Any = None, n: int | None = None, cache: bool = True,
+) -> pd.DataFrame:  # fmt: skip
+    """:func:`objective_weights` of ``run``'s model under ``objective`` (default: its own
+    config), the attack seeded with the run's seed, cached in the run directory."""
+    from mailviz import evaluate
+    from mailviz.config import config_hash
+
+    cfg = run.config if objective is None else objective
+    key = dict(kind="objective_weights", model=config_hash(run.config),
+               objective=config_hash(cfg), n=n, seed=int(run.config.seed),
+               data=getattr(data, "name", "pair"), split=getattr(data, "split", None),
+               size=len(_as_xy(data)[1]))  # fmt: skip
+
+    def compute() -> pd.DataFrame:
+        return objective_weights(run.model, cfg, data, n=n, seed=int(run.config.seed))
+
+    if cache and getattr(run, "path", None) is not None:
+        return evaluate.cached_eval(key, compute, root=run.path, name="objective-weights")
+    return compute()
+
+
+def per_example_runs(
+    runs: Mapping[tuple[str, int], Any],
+    data: Any,
+    attacks: Sequence[str] = ("nat", "pgd20", "aa-fast"),
+    *,
+    n: int | None = None,
+    aa_n: int | None = None,
+    step_size: float | None = None,
+    seed: int | None = None,
+    batch_size: int = 500,
+    cache: bool = True,
+    progress: bool = False,
+) -> pd.DataFrame:
+    """Per-example correctness of every run under ``attacks`` at its own training ε.
+
+    ``nat`` and ``pgdK``/``cwK`` see the first ``n`` examples of ``data``, AutoAttack
+    (``aa``/``aa-fast``) the first ``aa_n`` (it is by far the most expensive). PGD/CW use
+    ``step_size``, default the run's ``config.effective_eval_step_size`` (ε/4 at quick, 0.003 at
+    paper: the training monitor's); CW uses κ_c = 50. Random starts are seeded with ``seed``,
+    default each run's own training seed, so a replicate differs from another in its attack's
+    random start too. The attacks are :func:`mailviz.evaluate.per_example`'s (the same as
+    :func:`mailviz.evaluate.evaluate`'s). With ``cache`` each (run, attack) frame is stored in the
+    run directory, so a rerun — or another notebook — only loads it.
+
+    Returns:
+        Tidy frame with columns ``model`` (the run's label), ``seed``, ``attack``, ``eps``,
+        ``example``, ``correct``.
+    """
+    from mailviz import evaluate
+    from mailviz.config import config_hash
+
+    attack_specs = [attacks] if isinstance(attacks, str) else list(attacks)
+    parsed = [evaluate.parse_attack(a) for a in attack_specs]
+    if not runs:
+        raise ValueError("runs is empty — build it with train_specs")
+    size = len(_as_xy(data)[1])
+    kinds = {"nat": "nat", "pgd": "pgd", "cw": "cw"}
+    frames = []
+    bar = _bar(len(runs) * len(parsed), "attacks", progress)
+    for (label, run_seed), run in runs.items():
+        cfg = run.config
+        attack_seed = int(cfg.seed) if seed is None else int(seed)
+        step = cfg.effective_eval_step_size if step_size is None else step_size
+        for spec in parsed:
+            count = aa_n if spec.kind == "aa" else n
+            count = size if count is None else min(count, size)
+            kind = ("aa-fast" if spec.version == "fast" else "aa") if spec.kind == "aa" else (
+                kinds[spec.kind])  # fmt: skip
+            key = dict(kind="per_example", model=config_hash(cfg), attack=spec.name, eps=cfg.eps,
+                       step_size=step, n=count, seed=attack_seed,
+                       data=getattr(data, "name", "pair"))  # fmt: skip
+
+            def compute(kind=kind, spec=spec, count=count, step=step, run=run,
+                        attack_seed=attack_seed) -> pd.DataFrame:  # fmt: skip
+                got = evaluate.per_example(
+                    run.model, data, None if kind == "nat" else run.config.eps, attack=kind,
+                    steps=spec.steps or 1, step_size=None if kind in ("nat", "aa", "aa-fast")
+                    else step, n=count, seed=attack_seed, batch_size=batch_size,
+                )  # fmt: skip
+                return got[["example", "correct"]]
+
+            if cache and run.path is not None:
+                got = evaluate.cached_eval(key, compute, root=run.path, name="per-example")
+            else:
+                got = compute()
+            bar.update()
+            frames.append(got.assign(model=label, seed=int(run_seed), attack=spec.name,
+                                     eps=0.0 if kind == "nat" else float(cfg.eps)))  # fmt: skip
+    bar.close()
+    out = pd.concat(frames, ignore_index=True)
+    out["correct"] = out["correct"].astype(bool)
+    return out[["model", "seed", "attack", "eps", "example", "correct"]]
+
+
+def _bar(total: int, desc: str, progress: bool) -> Any:
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit="run", leave=False, disable=not progress,
+                dynamic_ncols=True)  # fmt: skip
 
 
 def evaluate_runs(
@@ -1109,61 +1274,42 @@ def evaluate_runs(
     n: int | None = None,
     aa_n: int | None = None,
     step_size: float | None = None,
-    seed: int = 0,
+    seed: int | None = None,
     batch_size: int = 500,
     cache: bool = True,
     specs: Iterable[RunSpec] | None = None,
+    progress: bool = False,
 ) -> pd.DataFrame:
     """Accuracy (%) of every run under ``attacks`` at its own training ε, as one tidy frame.
 
-    Calls :func:`mailviz.evaluate.evaluate` per run: ``nat`` and ``pgdK``/``cwK`` on the first
-    ``n`` examples of ``data``, AutoAttack (``aa``/``aa-fast``) on the first ``aa_n`` (it is by
-    far the most expensive). PGD/CW use ``step_size``, default the run's
-    ``config.effective_eval_step_size`` (ε/4 at quick, 0.003 at paper: the training monitor's).
-    With ``cache`` the frame of each run is stored in its run directory
-    (:func:`mailviz.evaluate.cached_eval`) keyed by these settings, so a rerun only loads it.
-    ``specs`` (those given to :func:`train_specs`) adds their ``tags`` as columns.
+    The accuracies of :func:`per_example_runs` (same arguments; cached per run), one row per
+    (run, attack): ``A = (100/N)·Σ_i 1[f(x′_i) = y_i]``. ``specs`` (those given to
+    :func:`train_specs`) adds their ``tags`` as columns.
 
     Returns:
         Columns ``model`` (the spec label), ``seed``, ``attack``, ``eps``, ``metric``, ``value``,
-        ``n`` (examples evaluated), then one column per tag.
+        ``n`` (examples evaluated), then one column per tag. :func:`per_example_runs` gives the
+        per-example frame behind it (what :mod:`mailviz.claims` needs).
 
     Example:
         >>> plan = evaluation_plan("quick")  # doctest: +SKIP
         >>> evaluate_runs(runs, test, plan.attacks, aa_n=plan.aa_n)  # doctest: +SKIP
     """
-    from mailviz import evaluate
-    from mailviz.config import config_hash
+    per = per_example_runs(runs, data, attacks, n=n, aa_n=aa_n, step_size=step_size, seed=seed,
+                           batch_size=batch_size, cache=cache, progress=progress)  # fmt: skip
+    return accuracies(per, specs=specs)
 
-    attacks = [attacks] if isinstance(attacks, str) else list(attacks)
-    parsed = [evaluate.parse_attack(a) for a in attacks]
-    if not runs:
-        raise ValueError("runs is empty — build it with train_specs")
-    size = len(_as_xy(data)[1])
-    frames = []
-    for (label, run_seed), run in runs.items():
-        cfg = run.config
-        step = cfg.effective_eval_step_size if step_size is None else step_size
-        parts = []
-        for spec in parsed:
-            count = aa_n if spec.kind == "aa" else n
-            count = size if count is None else min(count, size)
-            key = dict(model=config_hash(cfg), attack=spec.name, eps=cfg.eps, step_size=step,
-                       n=count, seed=seed, data=getattr(data, "name", "pair"))  # fmt: skip
 
-            def compute(spec=spec, count=count, step=step, cfg=cfg, run=run) -> pd.DataFrame:
-                return evaluate.evaluate(
-                    run.model, data, [spec.name], cfg.eps, step_size=step, n=count, seed=seed,
-                    batch_size=batch_size,
-                )  # fmt: skip
-
-            if cache and run.path is not None:
-                got = evaluate.cached_eval(key, compute, root=run.path, name="analysis-eval")
-            else:
-                got = compute()
-            parts.append(got.assign(n=count))
-        frames.append(pd.concat(parts, ignore_index=True).assign(model=label, seed=run_seed))
-    out = pd.concat(frames, ignore_index=True)
+def accuracies(per: pd.DataFrame, *, specs: Iterable[RunSpec] | None = None) -> pd.DataFrame:
+    """Accuracy (%) per (run, attack) of a :func:`per_example_runs` frame (see
+    :func:`evaluate_runs` for the columns); ``specs`` adds their ``tags`` as columns."""
+    missing = [c for c in ("model", "seed", "attack", "eps", "correct") if c not in per.columns]
+    if missing:
+        raise ValueError(f"per lacks columns {missing} — build it with per_example_runs")
+    grouped = per.groupby(["model", "seed", "attack", "eps"], sort=False)["correct"]
+    out = grouped.agg(value="mean", n="size").reset_index()
+    out["value"] = 100.0 * out["value"]
+    out["metric"] = "accuracy"
     out = out[["model", "seed", "attack", "eps", "metric", "value", "n"]]
     tags = {spec.label: dict(spec.tags) for spec in specs or []}
     for name in dict.fromkeys(k for t in tags.values() for k in t):
@@ -1259,87 +1405,3 @@ def paper_columns(
             for m, s in zip(frame[column], std or [0.0] * len(frame), strict=True)
         ]
     return out
-
-
-def accuracy_standard_error(accuracy: float, n: int) -> float:
-    """Binomial standard error (in %) of an accuracy (in %) measured on ``n`` examples.
-
-    ``SE = 100·sqrt(p(1 − p)/n)`` with ``p = accuracy/100``: the test set's sampling noise alone,
-    before any seed-to-seed variation.
-
-    Example:
-        >>> round(accuracy_standard_error(50.0, 100), 6)
-        5.0
-    """
-    if not 0.0 <= accuracy <= 100.0:
-        raise ValueError(f"accuracy must be a percentage in [0, 100], got {accuracy!r}")
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"n must be an integer >= 1 (examples evaluated), got {n!r}")
-    p = accuracy / 100.0
-    return 100.0 * math.sqrt(p * (1.0 - p) / n)
-
-
-def claim_verdict(higher: float, lower: float, n: int, *, z: float = 2.0) -> str:
-    """Does our ``higher`` accuracy beat ``lower`` (both %, on ``n`` examples) as a paper claims?
-
-    The difference is compared with ``z`` standard errors of a difference of two independent
-    binomial accuracies, ``sqrt(SE_a² + SE_b²)``:
-
-    * ``"reproduced"``: ``higher − lower > z·SE``;
-    * ``"opposite"``: ``lower − higher > z·SE``;
-    * ``"within noise"``: otherwise — one seed on this test set cannot tell.
-
-    Example:
-        >>> claim_verdict(60.0, 50.0, 540)
-        'reproduced'
-        >>> claim_verdict(51.0, 50.0, 540)
-        'within noise'
-    """
-    if not z > 0:
-        raise ValueError(f"z must be > 0, got {z!r} — e.g. z=2")
-    se = math.hypot(accuracy_standard_error(higher, n), accuracy_standard_error(lower, n))
-    diff = higher - lower
-    if diff > z * se:
-        return "reproduced"
-    if -diff > z * se:
-        return "opposite"
-    return "within noise"
-
-
-def compare_rows(
-    results: pd.DataFrame,
-    higher: str,
-    lower: str,
-    attack: str,
-    *,
-    row: str = "model",
-    z: float = 2.0,
-) -> str:
-    """:func:`claim_verdict` for "row ``higher`` beats row ``lower`` under ``attack``".
-
-    Reads the mean accuracies over seeds (:func:`summarize`) and the number of evaluated examples
-    (the ``n`` column of :func:`evaluate_runs`) from ``results``.
-
-    Example:
-        >>> compare_rows(results, "sigmoid", "hinge", "aa-fast")  # doctest: +SKIP
-        'reproduced'
-    """
-    for column in (row, "attack", "value", "n"):
-        if column not in results.columns:
-            raise ValueError(f"results has no column {column!r}; build it with evaluate_runs")
-    rows = [str(r) for r in dict.fromkeys(results[row])]
-    for name in (higher, lower):
-        if name not in rows:
-            raise ValueError(f"no row {name!r}; rows: {', '.join(rows)}")
-    picked = results[results["attack"] == attack]
-    if picked.empty:
-        known = ", ".join(map(str, dict.fromkeys(results["attack"])))
-        raise ValueError(f"no attack {attack!r}; attacks: {known}")
-    summary = summarize(picked, row=row)
-    n = int(picked["n"].min())
-    return claim_verdict(
-        float(summary.loc[higher, (attack, "mean")]),
-        float(summary.loc[lower, (attack, "mean")]),
-        n,
-        z=z,
-    )

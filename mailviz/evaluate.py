@@ -455,8 +455,8 @@ def nonuniform_accuracy(correct: Any, margins: Any, alpha: float) -> float:
 
     ``s̃_i = exp(−α·m_i) / Σ_j exp(−α·m_j)`` (:func:`mailviz.weights.importance`) is the probability
     that a non-uniform attacker picks example ``i``; it sums to 1, so there is no ``1/N_test``
-    (eq. 18–19 print one; the authors' code computes ``Σ w·1 / Σ w``, see REFERENCE.md). Computed in
-    float64. ``α = 0`` is the uniform distribution and is computed as the plain mean, so that
+    (eq. 18–19 print one; the authors' code computes ``Σ w·1 / Σ w`` too). Computed in float64.
+    ``α = 0`` is the uniform distribution and is computed as the plain mean, so that
     ``A_sa(α=0) == A_rob`` bit for bit. With ``α ≥ 0`` and PM margins (positive exactly on the
     correct examples) the result never exceeds the uniform accuracy.
 
@@ -852,7 +852,7 @@ def dro_chi2(losses: Any, rho: float, correct: Any = None) -> DROResult:
     ``max_w Σ_i w_i l_i`` subject to ``Σ_i w_i = 1``, ``w_i ≥ 0`` and ``½‖w − 1/N‖² ≤ ρ/N``.
 
     Reading of eq. 28: it prints ``(1/N) Σ_i w_i l_i``; with ``w`` on the simplex the weighted
-    loss is ``Σ_i w_i l_i`` (the same stray ``1/N`` as in eq. 18–19, REFERENCE.md), which is what
+    loss is ``Σ_i w_i l_i`` (the same stray ``1/N`` as in eq. 18–19), which is what
     is reported: ``ρ = 0`` gives the mean loss, ``ρ/N ≥ ½(1 − 1/N)`` (a simplex vertex fits the
     ball) gives the max loss. The maximiser is ``w = Proj_Δ(1/N + t·l)`` for the multiplier
     ``t ≥ 0`` that puts ``w`` on the sphere ``½‖w − 1/N‖² = ρ/N`` (see :class:`_ChiSquareDRO`

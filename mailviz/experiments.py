@@ -3,7 +3,7 @@
 Every notebook that needs "the AT model of the quick profile" asks :func:`method_config` for it
 and gets an identical :class:`~mailviz.config.ExperimentConfig` — hence the same cache key in
 ``data/cache`` — whichever notebook runs first. Per-method settings follow the seeds (MAIL §4 and
-REFERENCE.md), with burn-in lengths scaled to the profile's epoch budget:
+the README's "Fidelity" section), with burn-in lengths scaled to the profile's epoch budget:
 
 * MAIL-* — burn-in of the base method for 75 of 120 epochs in the paper (62.5 %),
 * GAIRAT — burn-in 60 of 120 epochs (50 %),
@@ -12,9 +12,10 @@ REFERENCE.md), with burn-in lengths scaled to the profile's epoch budget:
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
-from mailviz.config import ExperimentConfig, get_profile
+from mailviz.config import ConfigError, ExperimentConfig, get_profile
 
 __all__ = ["BURN_IN_FRACTION", "method_config", "train_method"]
 
@@ -33,7 +34,7 @@ _PROFILE_PARAMS: dict[str, dict[str, dict[str, Any]]] = {
     # 06: NAT 97.2 %, PGD-20 63.7 %, against AT's 98.3 / 65.4). The paper profile keeps the
     # AT-AWP code's 0.
     "quick": {"awp": {"awp_warmup": 2}},
-    # TRADES' MNIST recipe uses β = 1 (REFERENCE.md); CIFAR and the digits toy use 6.
+    # TRADES' MNIST recipe uses β = 1 (the authors' scripts); CIFAR and the digits toy use 6.
     "mnist": {"trades": {"beta_trades": 1.0}, "mail_trades": {"beta_trades": 1.0},
               "weighted_trades": {"beta_trades": 1.0}},
 }
@@ -58,7 +59,9 @@ def method_config(
         device: ``"auto"``, ``"cpu"``, ``"cuda"``...; not part of the cache key.
         attack_loss: the training attack's loss (MAIL Table 7 switch); None = the method's own.
         params: method parameters (γ, β, α_train, weight_fn, margin...) over the recipe's.
-        **overrides: any other :class:`ExperimentConfig` field (``epochs=5``...).
+        **overrides: any other :class:`ExperimentConfig` field (``epochs=5``...). ``threads``
+            defaults to ``$MAILVIZ_THREADS`` when set (the thread count is a setting of the
+            machine, not of the recipe), else the profile's.
 
     Example:
         >>> cfg = method_config("mail_trades", "quick")
@@ -68,6 +71,9 @@ def method_config(
     base = get_profile(profile)
     burn_in = round(BURN_IN_FRACTION.get(method, 0.0) * overrides.get("epochs", base.epochs))
     merged = {**_PROFILE_PARAMS.get(profile, {}).get(method, {}), **(params or {})}
+    env_threads = _env_threads()
+    if env_threads is not None and base.threads is not None:
+        overrides.setdefault("threads", env_threads)
     settings: dict[str, Any] = {
         "method": method,
         "seed": seed,
@@ -78,6 +84,19 @@ def method_config(
         **overrides,
     }
     return get_profile(profile, **settings)
+
+
+def _env_threads() -> int | None:
+    raw = os.environ.get("MAILVIZ_THREADS", "").strip()
+    if not raw:
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ConfigError(f"MAILVIZ_THREADS must be an integer >= 1, got {raw!r} — e.g. 1")
+    return value
 
 
 def train_method(

@@ -22,7 +22,7 @@ attack runs:
 * **DRO** — :func:`dro_table` (Fig. 4, eq. 28);
 * **checks** — :func:`ordering_violations` (``A_tr ≤ A_sa ≤ A_rob``).
 
-Metrics (eq. 17–19; REFERENCE.md): ``A_rob = (100/N)·Σ_i 1[correct_i]`` after unweighted PGD;
+Metrics (eq. 17–19): ``A_rob = (100/N)·Σ_i 1[correct_i]`` after unweighted PGD;
 ``A_sa = 100·Σ_i s̃_i·1[correct_i]`` on the same adversarial inputs with
 ``s̃ = softmax(−α_test·PM)``; ``A_tr`` the same on the inputs of weighted PGD with α = α_test.
 Because s̃ is renormalised over the evaluated set, a table computed on the first ``n`` test
@@ -32,6 +32,7 @@ examples is *not* the first ``n`` rows of the full-set table; :func:`first` reco
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -62,15 +63,18 @@ __all__ = [
     "uniform_table",
     "ordering_violations",
     "gain_over_baseline",
-    "nonuniform_claims",
     "weight_spread",
     "importance_frame",
     "spread_table",
     "rank_trend",
     "dro_table",
+    "dro_losses",
+    "strong_attacks",
+    "strong_run",
     "paper_reference",
     "beside_paper",
     "evaluate_models",
+    "standin_tables",
 ]
 
 #: The two base methods of Zeng et al.: PGD adversarial training (Madry) and TRADES.
@@ -215,14 +219,17 @@ def train_catalogue(
     models: Iterable[ZengModel],
     profile: str = "quick",
     *,
-    seed: int = 0,
+    seeds: Sequence[int] = (0,),
     device: str = "auto",
     progress: bool = False,
-) -> dict[ZengModel, Any]:
-    """Train (or load from the model cache) each model; ``{ZengModel: TrainedModel}`` in order.
+) -> dict[tuple[ZengModel, int], Any]:
+    """Train (or load from the model cache) each model for each seed (replicate).
+
+    Returns:
+        ``{(ZengModel, seed): TrainedModel}``, model-then-seed order.
 
     Example:
-        >>> trained = train_catalogue(zeng_catalogue("PGD"), "quick")  # doctest: +SKIP
+        >>> runs = train_catalogue(zeng_catalogue("PGD"), seeds=[0, 1, 2])  # doctest: +SKIP
     """
     from mailviz.train import train
 
@@ -231,26 +238,53 @@ def train_catalogue(
         raise ValueError("models must be a non-empty list of ZengModel — use zeng_catalogue()")
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; valid: {', '.join(PROFILES)}")
-    return {m: train(m.config(profile, seed=seed, device=device), progress=progress)
-            for m in chosen}  # fmt: skip
+    seed_list = [int(s) for s in seeds]
+    if not seed_list:
+        raise ValueError("seeds must name at least one seed, e.g. seeds=[0, 1, 2]")
+    return {(m, s): train(m.config(profile, seed=s, device=device), progress=progress)
+            for m in chosen for s in seed_list}  # fmt: skip
 
 
-def headline(models: Mapping[ZengModel, Any]) -> dict[ZengModel, Any]:
+def _entries(models: Mapping[Any, Any]) -> list[tuple[ZengModel, int, Any]]:
+    """``(ZengModel, seed, TrainedModel)`` for a ``{(ZengModel, seed): run}`` mapping (a plain
+    ``{ZengModel: run}`` mapping uses each run's training seed)."""
+    if not isinstance(models, Mapping) or not models:
+        raise ValueError("models must be a non-empty {(ZengModel, seed): TrainedModel} dict "
+                         "— use train_catalogue(zeng_catalogue(), PROFILE, seeds=...)")  # fmt: skip
+    out = []
+    for key, t in models.items():
+        m, s = key if isinstance(key, tuple) else (key, None)
+        if not isinstance(m, ZengModel):
+            raise ValueError(f"models keys must be (ZengModel, seed), got {key!r}")
+        cfg = getattr(t, "config", None)
+        if not isinstance(cfg, ExperimentConfig):
+            raise ValueError(f"models values must be TrainedModel, got {type(t).__name__}")
+        out.append((m, int(cfg.seed if s is None else s), t))
+    return out
+
+
+def _attack_seed(t: Any, seed: int | None) -> int:
+    """The attack's seed: ``seed`` if given, else the model's own training seed."""
+    return int(t.config.seed) if seed is None else int(seed)
+
+
+def headline(models: Mapping[Any, Any]) -> dict[Any, Any]:
     """The baselines and headline "+ours" models of ``models`` (:attr:`ZengModel.headline`)."""
-    return {m: t for m, t in models.items() if m.headline}
+    return {k: t for k, t in models.items()
+            if (k[0] if isinstance(k, tuple) else k).headline}  # fmt: skip
 
 
-def catalogue_summary(models: Mapping[ZengModel, Any]) -> pd.DataFrame:
-    """One row per trained model: method, α_train, final held-out NAT / PGD accuracy, train time.
+def catalogue_summary(models: Mapping[Any, Any]) -> pd.DataFrame:
+    """One row per trained model and seed: method, α_train, final held-out NAT / PGD, time.
 
     ``nat_acc`` and ``pgd_acc`` are the last epoch's held-out accuracies from the training
     history (PGD with the config's ``eval_steps``); ``train_s`` sums ``epoch_seconds``.
     """
     rows = []
-    for m, t in models.items():
+    for m, seed, t in _entries(models):
         h = t.history
         rows.append(
-            dict(model=m.name, method=m.method, alpha_train=m.alpha_train,
+            dict(model=m.name, seed=seed, method=m.method, alpha_train=m.alpha_train,
                  epochs=int(h["epoch"].iloc[-1]), nat_acc=float(h["nat_acc"].iloc[-1]),
                  pgd_acc=float(h["pgd_acc"].iloc[-1]),
                  train_s=float(h["epoch_seconds"].sum()), run=t.path.name if t.path else None)
@@ -453,132 +487,143 @@ def nonuniform_metrics(
     return pd.DataFrame(rows, columns=["alpha_test", "A_rob", "A_sa", "A_tr"])
 
 
-def _model_columns(m: ZengModel, trained: Any) -> dict[str, Any]:
-    return dict(model=m.name, family=m.family, defense=m.defense, alpha_train=m.alpha_train,
-                eps_train=float(trained.config.eps))  # fmt: skip
+def _model_columns(m: ZengModel, seed: int, trained: Any) -> dict[str, Any]:
+    return dict(model=m.name, seed=int(seed), family=m.family, defense=m.defense,
+                alpha_train=m.alpha_train, eps_train=float(trained.config.eps))  # fmt: skip
 
 
-def _label(models: Mapping[ZengModel, Any]) -> str:
-    cfg = next(iter(models.values())).config
-    return f"measured — {cfg.dataset} / {cfg.model}, {cfg.profile} profile"
-
-
-def _check_models(models: Mapping[ZengModel, Any]) -> None:
-    if not isinstance(models, Mapping) or not models:
-        raise ValueError("models must be a non-empty {ZengModel: TrainedModel} dict "
-                         "— use train_catalogue(zeng_catalogue(), PROFILE)")  # fmt: skip
-    for m in models:
-        if not isinstance(m, ZengModel):
-            raise ValueError(f"models keys must be ZengModel, got {type(m).__name__}")
+def _label(models: Mapping[Any, Any]) -> str:
+    entries = _entries(models)
+    cfg = entries[0][2].config
+    seeds = sorted({s for _, s, _ in entries})
+    reps = f"{len(seeds)} replicate{'s' if len(seeds) > 1 else ''}"
+    return f"measured — {cfg.dataset} / {cfg.model}, {cfg.profile} profile, {reps}"
 
 
 def nonuniform_table(
-    models: Mapping[ZengModel, Any],
+    models: Mapping[Any, Any],
     dataset: Any,
     plan: NonuniformPlan,
     *,
     eps: Sequence[float] | None = None,
     alphas_test: Sequence[float] | None = None,
-    seed: int = 0,
+    seed: int | None = None,
     progress: bool = True,
 ) -> pd.DataFrame:
     """``A_rob``, ``A_sa``, ``A_tr`` of every model at every (ε_test, α_test): Tables 7–8, Fig. 3.
 
-    One cached unweighted PGD run per (model, ε_test) gives ``A_rob`` and ``A_sa`` for all α_test;
-    ``A_tr`` runs weighted PGD per α_test — for every model at every ε_test when
+    One cached unweighted PGD run per (model, seed, ε_test) gives ``A_rob`` and ``A_sa`` for all
+    α_test; ``A_tr`` runs weighted PGD per α_test — for every model at every ε_test when
     ``plan.tr_all_models``, else for the headline models everywhere and the others at
     ε_test = ε_train only (``A_tr`` is NaN elsewhere).
 
     Args:
-        models: ``{ZengModel: TrainedModel}`` (:func:`train_catalogue`).
+        models: ``{(ZengModel, seed): TrainedModel}`` (:func:`train_catalogue`).
         dataset: the test set.
         plan: the profile's :class:`NonuniformPlan`.
         eps: ε_test values; default ``plan.eps_grid(ε_train)`` per model.
         alphas_test: default ``plan.alphas_test``.
-        seed: attack seed.
+        seed: attack seed; default each model's own training seed (replicates differ in their
+            attacks' random starts too).
         progress: a progress bar over the attack runs (cached runs count as done at once).
 
     Returns:
-        Frame with columns ``model, family, defense, alpha_train, eps_train, eps,
-        eps_fraction, alpha_test, A_rob, A_sa, A_tr, steps``; ``attrs["label"]`` names the
-        dataset / network / profile.
+        Tidy frame, one row per (model, seed, ε_test, α_test), with columns ``model, seed,
+        family, defense, alpha_train, eps_train, eps, eps_fraction, alpha_test, A_rob, A_sa,
+        A_tr, steps``; ``attrs["label"]`` names the dataset / network / profile / replicates.
     """
-    _check_models(models)
+    entries = _entries(models)
     alphas = _check_alpha_list(plan.alphas_test if alphas_test is None else alphas_test,
                                "alphas_test")  # fmt: skip
-    jobs = []  # (model, trained, ε_test, the α_test that get a weighted-PGD run)
-    for m, t in models.items():
+    jobs = []  # (model, seed, trained, ε_test, the α_test that get a weighted-PGD run)
+    for m, s, t in entries:
         eps_train = float(t.config.eps)
         for e in plan.eps_grid(eps_train) if eps is None else eps:
             with_tr = plan.tr_all_models or m.headline or math.isclose(e, eps_train)
-            jobs.append((m, t, e, [a for a in alphas if a != 0.0 and with_tr]))
+            jobs.append((m, s, t, e, [a for a in alphas if a != 0.0 and with_tr]))
     bar = _bar(sum(1 + len(tr) for *_, tr in jobs), "A_rob / A_sa / A_tr", progress)
     frames = []
-    for m, t, e, tr_alphas in jobs:
+    for m, s, t, e, tr_alphas in jobs:
         step = plan.step_size(e)
-        plain = attack_run(t, dataset, e, steps=plan.steps, step_size=step, seed=seed)
+        aseed = _attack_seed(t, seed)
+        plain = attack_run(t, dataset, e, steps=plan.steps, step_size=step, seed=aseed)
         bar.update()
         weighted = {}
         for a in tr_alphas:
             weighted[a] = attack_run(t, dataset, e, attack="weighted", alpha=a, steps=plan.steps,
-                                     step_size=step, seed=seed)  # fmt: skip
+                                     step_size=step, seed=aseed)  # fmt: skip
             bar.update()
         part = nonuniform_metrics(plain, alphas, weighted)
         frames.append(
-            part.assign(**_model_columns(m, t), eps=float(e),
+            part.assign(**_model_columns(m, s, t), eps=float(e),
                         eps_fraction=round(float(e) / float(t.config.eps), 6), steps=plan.steps)
         )  # fmt: skip
     bar.close()
-    columns = ["model", "family", "defense", "alpha_train", "eps_train", "eps", "eps_fraction",
-               "alpha_test", "A_rob", "A_sa", "A_tr", "steps"]  # fmt: skip
+    columns = ["model", "seed", "family", "defense", "alpha_train", "eps_train", "eps",
+               "eps_fraction", "alpha_test", "A_rob", "A_sa", "A_tr", "steps"]  # fmt: skip
     out = pd.concat(frames, ignore_index=True)[columns]
     out.attrs["label"] = _label(models)
     return out
 
 
+def strong_attacks(plan: NonuniformPlan) -> list[tuple[str, str, int]]:
+    """Table 9's four attacks: ``(label, loss, steps)`` — PGD and PGD-margin with ``plan.steps``
+    and ``plan.long_steps`` steps."""
+    return [(f"{steps}-{label}", loss, steps)
+            for loss, label in (("pgd", "PGD"), ("cw", "PGD-margin"))
+            for steps in (plan.steps, plan.long_steps)]  # fmt: skip
+
+
+def strong_run(t: Any, dataset: Any, plan: NonuniformPlan, loss: str, steps: int,
+               seed: int | None = None) -> pd.DataFrame:  # fmt: skip
+    """The per-example run of one Table 9 attack on the first ``plan.long_n`` test examples
+    (the short PGD run is the prefix of the full-set run: no attack is run twice)."""
+    e = float(t.config.eps)
+    step = plan.step_size(e)
+    aseed = _attack_seed(t, seed)
+    if loss == "pgd" and steps == plan.steps:
+        return first(attack_run(t, dataset, e, steps=steps, step_size=step, seed=aseed),
+                     plan.long_n)  # fmt: skip
+    return attack_run(t, dataset, e, attack=loss, steps=steps, step_size=step, n=plan.long_n,
+                      seed=aseed)  # fmt: skip
+
+
 def attack_table(
-    models: Mapping[ZengModel, Any],
+    models: Mapping[Any, Any],
     dataset: Any,
     plan: NonuniformPlan,
     *,
     alphas_test: Sequence[float] = (1.0, 2.0),
-    seed: int = 0,
+    seed: int | None = None,
     progress: bool = True,
 ) -> pd.DataFrame:
     """``A_rob`` and ``A_sa`` under PGD and PGD-margin with ``plan.steps`` and ``plan.long_steps``
     steps at ε_test = ε_train: Zeng Table 9 (which reports α_test = 1).
 
     PGD ascends the cross-entropy, PGD-margin the CW margin loss (κ_c = 50,
-    :data:`mailviz.evaluate.CW_CONFIDENCE`). All four attacks are evaluated on the first
-    ``plan.long_n`` test examples (the short PGD run is the full-set run's prefix; s̃ is
-    renormalised over the prefix). ``progress`` shows a bar over the attack runs.
+    :data:`mailviz.evaluate.CW_CONFIDENCE`). All four attacks (:func:`strong_attacks`) are
+    evaluated on the first ``plan.long_n`` test examples (:func:`strong_run`; s̃ is renormalised
+    over the prefix). ``seed``: attack seed, default each model's training seed. ``progress``
+    shows a bar over the attack runs.
 
     Returns:
-        Frame with columns ``model, family, defense, alpha_train, eps_train, eps, attack,
+        Frame with columns ``model, seed, family, defense, alpha_train, eps_train, eps, attack,
         alpha_test, A_rob, A_sa, n``; ``attack`` reads ``"20-PGD"``, ``"100-PGD-margin"``...
     """
-    _check_models(models)
+    entries = _entries(models)
     alphas = _check_alpha_list(alphas_test, "alphas_test")
-    n = plan.long_n
     frames = []
-    bar = _bar(4 * len(models), "Table 9 attacks", progress)
-    for m, t in models.items():
-        e = float(t.config.eps)
-        step = plan.step_size(e)
-        for loss, label in (("pgd", "PGD"), ("cw", "PGD-margin")):
-            for steps in (plan.steps, plan.long_steps):
-                if loss == "pgd" and steps == plan.steps:
-                    full = attack_run(t, dataset, e, steps=steps, step_size=step, seed=seed)
-                    run = first(full, n)
-                else:
-                    run = attack_run(t, dataset, e, attack=loss, steps=steps, step_size=step,
-                                     n=n, seed=seed)  # fmt: skip
-                bar.update()
-                part = nonuniform_metrics(run, alphas).drop(columns="A_tr")
-                frames.append(part.assign(**_model_columns(m, t), eps=e,
-                                          attack=f"{steps}-{label}", n=len(run)))  # fmt: skip
+    attacks_ = strong_attacks(plan)
+    bar = _bar(len(attacks_) * len(entries), "Table 9 attacks", progress)
+    for m, s, t in entries:
+        for label, loss, steps in attacks_:
+            run = strong_run(t, dataset, plan, loss, steps, seed)
+            bar.update()
+            part = nonuniform_metrics(run, alphas).drop(columns="A_tr")
+            frames.append(part.assign(**_model_columns(m, s, t), eps=float(t.config.eps),
+                                      attack=label, n=len(run)))  # fmt: skip
     bar.close()
-    columns = ["model", "family", "defense", "alpha_train", "eps_train", "eps", "attack",
+    columns = ["model", "seed", "family", "defense", "alpha_train", "eps_train", "eps", "attack",
                "alpha_test", "A_rob", "A_sa", "n"]  # fmt: skip
     out = pd.concat(frames, ignore_index=True)[columns]
     out.attrs["label"] = _label(models)
@@ -586,29 +631,30 @@ def attack_table(
 
 
 def uniform_table(
-    models: Mapping[ZengModel, Any],
+    models: Mapping[Any, Any],
     dataset: Any,
     plan: NonuniformPlan,
     *,
-    seed: int = 0,
+    seed: int | None = None,
     progress: bool = True,
 ) -> pd.DataFrame:
-    """Natural accuracy ``A_nat`` and ``A_rob`` (PGD, ``plan.steps``, ε_test = ε_train) per model:
-    the layout of Zeng Tables 4–6. ``progress`` shows a bar over the attack runs.
+    """Natural accuracy ``A_nat`` and ``A_rob`` (PGD, ``plan.steps``, ε_test = ε_train) per model
+    and seed: the layout of Zeng Tables 4–6. ``progress`` shows a bar over the attack runs.
 
     Returns:
-        Frame with columns ``model, family, defense, alpha_train, eps_train, A_nat, A_rob``.
+        Frame with columns ``model, seed, family, defense, alpha_train, eps_train, A_nat, A_rob``.
     """
-    _check_models(models)
+    entries = _entries(models)
     rows = []
-    bar = _bar(2 * len(models), "A_nat / A_rob", progress)
-    for m, t in models.items():
+    bar = _bar(2 * len(entries), "A_nat / A_rob", progress)
+    for m, s, t in entries:
         e = float(t.config.eps)
-        nat = attack_run(t, dataset, None, attack="nat", seed=seed)
-        pgd = attack_run(t, dataset, e, steps=plan.steps, step_size=plan.step_size(e), seed=seed)
+        aseed = _attack_seed(t, seed)
+        nat = attack_run(t, dataset, None, attack="nat", seed=aseed)
+        pgd = attack_run(t, dataset, e, steps=plan.steps, step_size=plan.step_size(e), seed=aseed)
         bar.update(2)
         rows.append(
-            dict(**_model_columns(m, t),
+            dict(**_model_columns(m, s, t),
                  A_nat=100.0 * float(nat["correct"].to_numpy(dtype=bool).mean()),
                  A_rob=100.0 * float(pgd["correct"].to_numpy(dtype=bool).mean()))
         )  # fmt: skip
@@ -646,11 +692,12 @@ def gain_over_baseline(
 
     Works on any frame with ``model, family, alpha_train`` (NaN for the baseline) and the ``on``
     columns: :func:`nonuniform_table` (``on=("eps", "alpha_test")``), :func:`uniform_table`
-    (``on=()``), :func:`dro_table` (``on=("rho",)``).
+    (``on=()``), :func:`dro_table` (``on=("rho",)``). With a ``seed`` column the rows are paired
+    by seed (replicate ``s`` of "+ours" against replicate ``s`` of the baseline).
 
     Returns:
-        One row per "+ours" row: ``model, family, alpha_train``, the ``on`` columns, ``ours``,
-        ``baseline`` and ``gain = ours − baseline``.
+        One row per "+ours" row: ``model, family, alpha_train``, ``seed`` (when present), the
+        ``on`` columns, ``ours``, ``baseline`` and ``gain = ours − baseline``.
 
     Example:
         >>> t = pd.DataFrame({"model": ["PGD", "PGD+ours"], "family": ["PGD", "PGD"],
@@ -659,6 +706,8 @@ def gain_over_baseline(
         [1.5]
     """
     on = list(on)
+    if "seed" in table.columns and "seed" not in on:
+        on = ["seed", *on]
     missing = [c for c in ["model", "family", "alpha_train", metric, *on] if c not in table]
     if missing:
         raise ValueError(f"table lacks columns {missing} — build it with mailviz.nonuniform")
@@ -669,62 +718,6 @@ def gain_over_baseline(
     ours = table[~is_base][["model", "family", "alpha_train", *on, metric]]
     out = ours.rename(columns={metric: "ours"}).merge(base, on=["family", *on], how="left")
     return out.assign(gain=out["ours"] - out["baseline"])
-
-
-def nonuniform_claims(
-    table: pd.DataFrame,
-    uniform: pd.DataFrame,
-    strong: pd.DataFrame,
-    eps_train: float,
-    *,
-    rob_tolerance: float = 2.0,
-) -> pd.DataFrame:
-    """Zeng et al.'s claims about non-uniform attacks, checked on this run's tables.
-
-    1. ``A_tr ≤ A_sa ≤ A_rob`` in every row of ``table`` (:func:`ordering_violations`);
-    2. ``A_sa`` is non-increasing in α_test for every model and ε_test (Table 1's columns);
-    3. the headline "+ours" models (:data:`HEADLINE_ALPHA`) raise ``A_sa`` over their baseline
-       at α_test = 2, ε_test = ε_train (Table 2);
-    4. ``A_rob`` of every "+ours" model is at most ``rob_tolerance`` points below its baseline
-       (Tables 4–6, ``uniform``);
-    5. TRADES+ours beats TRADES on ``A_sa`` under every attack of ``strong`` (Table 9).
-
-    Args:
-        table: :func:`nonuniform_table`; uniform: :func:`uniform_table`;
-        strong: :func:`attack_table`; eps_train: the models' training ε.
-        rob_tolerance: allowed A_rob loss in percentage points.
-
-    Returns:
-        One row per claim: ``claim`` (its text), ``held`` (bool) and ``detail`` (the numbers
-        behind the verdict), so a notebook can assert at one profile and report at another.
-    """
-    if not rob_tolerance >= 0:
-        raise ValueError(f"rob_tolerance must be >= 0 (percentage points), got {rob_tolerance!r}")
-    rows = []
-    bad = ordering_violations(table)
-    rows.append(("A_tr <= A_sa <= A_rob in every row", bad.empty,
-                 f"{len(bad)} of {len(table)} rows break it"))
-    trend = rank_trend(table, "alpha_test", "A_sa", by=["model", "eps"])
-    rising = trend[~trend["decreasing"]]
-    rows.append(("A_sa falls as alpha_test grows", rising.empty,
-                 f"{len(rising)} of {len(trend)} (model, eps) curves do not fall"))
-    at_2 = table[(table["alpha_test"] == 2.0) & np.isclose(table["eps"], eps_train)]
-    sa = gain_over_baseline(at_2, "A_sa")
-    sa = sa[sa["alpha_train"] == sa["family"].map(HEADLINE_ALPHA)]
-    rows.append(("+ours raises A_sa over its baseline (alpha_test=2, eps_test=eps_train)",
-                 set(sa["family"]) == set(table.loc[table["alpha_train"].notna(), "family"])
-                 and bool((sa["gain"] > 0).all()),
-                 ", ".join(f"{f} {g:+.2f}" for f, g in zip(sa["family"], sa["gain"], strict=True))))
-    rob = gain_over_baseline(uniform, "A_rob", on=())
-    rows.append((f"A_rob of +ours within {rob_tolerance:g} points of its baseline",
-                 len(rob) > 0 and bool((rob["gain"] >= -rob_tolerance).all()),
-                 f"worst gain {rob['gain'].min():+.2f}" if len(rob) else "no +ours rows"))
-    tough = gain_over_baseline(strong, "A_sa", on=["attack", "alpha_test"])
-    tough = tough[tough["family"] == "TRADES"]
-    rows.append(("TRADES+ours beats TRADES on A_sa under every attack (Table 9)",
-                 len(tough) > 0 and bool((tough["gain"] > 0).all()),
-                 f"smallest gain {tough['gain'].min():+.2f}" if len(tough) else "no TRADES rows"))
-    return pd.DataFrame(rows, columns=["claim", "held", "detail"])
 
 
 # --------------------------------------------------------------------------------------------
@@ -767,39 +760,41 @@ def weight_spread(weights_: Any) -> dict[str, float]:
 
 
 def importance_frame(
-    models: Mapping[ZengModel, Any],
+    models: Mapping[Any, Any],
     dataset: Any,
     plan: NonuniformPlan,
     *,
     eps: Sequence[float] | None = None,
     alphas_test: Sequence[float] | None = None,
-    seed: int = 0,
+    seed: int | None = None,
 ) -> pd.DataFrame:
     """Per-example ``s̃_i = softmax(−α_test·PM)_i`` over the test set after unweighted PGD.
 
     The weights behind ``A_sa`` and Zeng et al.'s Figs. 5–7 (the attacker's sampling
-    distribution), from the same cached PGD runs as :func:`nonuniform_table`; equal to
+    distribution), from the same cached PGD runs as :func:`nonuniform_table` (attack seed: each
+    model's training seed unless ``seed`` is given); equal to
     :func:`mailviz.evaluate.weight_distribution` with ``attack="pgd"``.
 
     Returns:
-        Tidy frame with columns ``model, alpha_train, eps, alpha_test, example, weight, margin,
-        correct`` (``alpha_train`` NaN for the baseline, as :func:`mailviz.plots.weight_histograms`
-        expects); ``weight`` sums to 1 within each (model, ε, α_test).
+        Tidy frame with columns ``model, seed, alpha_train, eps, alpha_test, example, weight,
+        margin, correct`` (``alpha_train`` NaN for the baseline, as
+        :func:`mailviz.plots.weight_histograms` expects); ``weight`` sums to 1 within each
+        (model, seed, ε, α_test).
     """
-    _check_models(models)
+    entries = _entries(models)
     alphas = _check_alpha_list(plan.hist_alphas if alphas_test is None else alphas_test,
                                "alphas_test")  # fmt: skip
     frames = []
-    for m, t in models.items():
+    for m, s, t in entries:
         for e in plan.eps_grid(float(t.config.eps)) if eps is None else eps:
             run = attack_run(t, dataset, e, steps=plan.steps, step_size=plan.step_size(e),
-                             seed=seed)  # fmt: skip
+                             seed=_attack_seed(t, seed))  # fmt: skip
             margin = torch.tensor(run["margin"].to_numpy(dtype=np.float64))
             for a in alphas:
                 frames.append(
                     pd.DataFrame(
-                        dict(model=m.name, alpha_train=m.alpha_train, eps=float(e), alpha_test=a,
-                             example=run["example"].to_numpy(),
+                        dict(model=m.name, seed=s, alpha_train=m.alpha_train, eps=float(e),
+                             alpha_test=a, example=run["example"].to_numpy(),
                              weight=weights.importance(margin, a).numpy(),
                              margin=run["margin"].to_numpy(), correct=run["correct"].to_numpy())
                     )  # fmt: skip
@@ -859,7 +854,8 @@ def rank_trend(
         g = group.sort_values(x)
         xs, ys = g[x].to_numpy(dtype=float), g[y].to_numpy(dtype=float)
         diffs = np.diff(ys)
-        with np.errstate(invalid="ignore", divide="ignore"):
+        with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a constant column: ρ is NaN, as documented
             rho = float(spearmanr(xs, ys).statistic) if len(g) > 1 else math.nan
         values = key if isinstance(key, tuple) else (key,)
         rows.append({**dict(zip(by, values, strict=True)), "points": len(g), "spearman": rho,
@@ -874,34 +870,52 @@ def rank_trend(
 
 
 def dro_table(
-    models: Mapping[ZengModel, Any],
+    models: Mapping[Any, Any],
     dataset: Any,
     plan: NonuniformPlan,
     *,
     eps: float | None = None,
     rhos: Sequence[float] | None = None,
-    seed: int = 0,
+    seed: int | None = None,
 ) -> pd.DataFrame:
-    """Worst-case χ²-reweighted CE loss and accuracy vs ρ per model (Zeng eq. 28, Fig. 4).
+    """Worst-case χ²-reweighted CE loss and accuracy vs ρ per model and seed (eq. 28, Fig. 4).
 
     The losses are the per-example cross-entropies after the same cached unweighted PGD run as
-    :func:`nonuniform_table` (ε_test = ε_train by default); :func:`mailviz.evaluate.dro_curve`
-    solves eq. 28 exactly for every ρ.
+    :func:`nonuniform_table` (ε_test = ε_train by default; attack seed: each model's training
+    seed unless ``seed`` is given); :func:`mailviz.evaluate.dro_curve` solves eq. 28 exactly
+    for every ρ.
 
     Returns:
-        Frame with columns ``model, family, defense, alpha_train, eps, rho, loss, accuracy``.
+        Frame with columns ``model, seed, family, defense, alpha_train, eps, rho, loss,
+        accuracy``.
     """
-    _check_models(models)
+    entries = _entries(models)
     grid = list(plan.rhos if rhos is None else rhos)
     frames = []
-    for m, t in models.items():
+    for m, s, t in entries:
         e = float(t.config.eps) if eps is None else float(eps)
-        run = attack_run(t, dataset, e, steps=plan.steps, step_size=plan.step_size(e), seed=seed)
+        run = attack_run(t, dataset, e, steps=plan.steps, step_size=plan.step_size(e),
+                         seed=_attack_seed(t, seed))  # fmt: skip
         curve = evaluate.dro_curve(run["loss"].to_numpy(), grid, correct=run["correct"].to_numpy())
-        frames.append(curve.assign(model=m.name, family=m.family, defense=m.defense,
+        frames.append(curve.assign(model=m.name, seed=s, family=m.family, defense=m.defense,
                                    alpha_train=m.alpha_train, eps=e))  # fmt: skip
-    columns = ["model", "family", "defense", "alpha_train", "eps", "rho", "loss", "accuracy"]
+    columns = ["model", "seed", "family", "defense", "alpha_train", "eps", "rho", "loss",
+               "accuracy"]  # fmt: skip
     return pd.concat(frames, ignore_index=True)[columns]
+
+
+def dro_losses(models: Mapping[Any, Any], dataset: Any, plan: NonuniformPlan, *,
+               seed: int | None = None) -> pd.DataFrame:  # fmt: skip
+    """The per-example CE losses behind :func:`dro_table` (ε_test = ε_train): columns ``model,
+    seed, family, alpha_train, example, loss, correct`` — what the claims' bootstrap resamples."""
+    frames = []
+    for m, s, t in _entries(models):
+        e = float(t.config.eps)
+        run = attack_run(t, dataset, e, steps=plan.steps, step_size=plan.step_size(e),
+                         seed=_attack_seed(t, seed))  # fmt: skip
+        frames.append(run[["example", "loss", "correct"]].assign(
+            model=m.name, seed=s, family=m.family, alpha_train=m.alpha_train))  # fmt: skip
+    return pd.concat(frames, ignore_index=True)
 
 
 # --------------------------------------------------------------------------------------------
@@ -989,7 +1003,9 @@ def beside_paper(
 ) -> pd.DataFrame:
     """Our measurements and the paper's side by side, each under its own labelled column group.
 
-    Rows of ``ours`` are matched to ``reference`` (:func:`paper_reference`) on the reference's
+    With a ``seed`` column (replicates) our cells read ``mean ± std`` over the replicates
+    (:func:`mailviz.replicates.mean_std`). Rows of ``ours`` are matched to ``reference``
+    (:func:`paper_reference`) on the reference's
     key columns (``defense``, ``alpha_train`` and ``eps_fraction``/``attack``, ``alpha_test``);
     a row without a published counterpart shows NaN in the paper's columns. The top column level
     is ``ours.attrs["label"]`` (e.g. "measured — digits / digits_cnn, quick profile") for ours
@@ -1027,10 +1043,18 @@ def beside_paper(
         return pd.Series(list(zip(*parts, strict=True)), index=frame.index)
 
     ref = reference.assign(_key=keyed(reference)).set_index("_key")
-    mine = ours.assign(_key=keyed(ours))
     ours_label = ours.attrs.get("label", "measured (this run)")
     paper_label = reference.attrs.get("label", "paper")
-    table = mine.set_index(index)[metrics].round(decimals)
+    if "seed" in ours.columns:  # replicates: one row per key, "mean ± std" cells
+        from mailviz.replicates import mean_std
+
+        group = list(dict.fromkeys([*index, *keys]))
+        cells = mean_std(ours, group, metrics, decimals=decimals).reset_index()
+        mine = cells.assign(_key=keyed(cells))
+        table = mine.set_index(index)[metrics]
+    else:
+        mine = ours.assign(_key=keyed(ours))
+        table = mine.set_index(index)[metrics].round(decimals)
     theirs = ref.reindex(index=mine["_key"], columns=metrics).round(decimals)
     theirs.index = table.index
     out = pd.concat({ours_label: table, paper_label: theirs}, axis=1)
@@ -1075,3 +1099,55 @@ def evaluate_models(
                                       model_name=name))  # fmt: skip
     return (pd.concat(tables, ignore_index=True), pd.concat(weights, ignore_index=True),
             pd.concat(nats, ignore_index=True))  # fmt: skip
+
+
+def standin_tables(
+    runs: Mapping[tuple[str, int], Any],
+    dataset: Any,
+    plan: NonuniformPlan,
+    *,
+    n: int | None = None,
+    seed: int | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """:func:`evaluate_models`' three frames for trained models, from the cached attack runs.
+
+    For ``{(label, seed): TrainedModel}`` (the quick stand-ins of notebook 08): the unweighted
+    PGD run at ε_train and one weighted-PGD run per α_test come from :func:`attack_run` (the same
+    cached runs as :func:`nonuniform_table`, so TRADES is attacked once for notebooks 04–08);
+    attack seed: each model's training seed unless ``seed`` is given.
+
+    Returns:
+        ``(table, weights, nat)`` with a ``model`` (the label) and a ``seed`` column: ``table`` as
+        :func:`mailviz.evaluate.nonuniform_report` (α_test ∈ {0} ∪ ``plan.alphas_test``),
+        ``weights`` as :func:`mailviz.evaluate.weight_distribution` (``plan.hist_alphas``),
+        ``nat`` with ``attack="nat"`` and ``value`` (%).
+    """
+    if not isinstance(runs, Mapping) or not runs:
+        raise ValueError("runs must be a non-empty {(label, seed): TrainedModel} dict")
+    alphas = (0.0, *(a for a in plan.alphas_test if a != 0.0))
+    tables, weight_frames, nats = [], [], []
+    for (label, s), t in runs.items():
+        if not isinstance(getattr(t, "config", None), ExperimentConfig):
+            raise ValueError(f"runs[{label!r}, {s}] must be a TrainedModel, got {type(t).__name__}")
+        e = float(t.config.eps)
+        step = plan.step_size(e)
+        aseed = _attack_seed(t, seed)
+        plain = attack_run(t, dataset, e, steps=plan.steps, step_size=step, n=n, seed=aseed)
+        weighted = {a: attack_run(t, dataset, e, attack="weighted", alpha=a, steps=plan.steps,
+                                  step_size=step, n=n, seed=aseed)
+                    for a in alphas if a != 0.0}  # fmt: skip
+        tables.append(nonuniform_metrics(plain, alphas, weighted).assign(
+            model=label, seed=int(s), eps=e, attack="pgd", steps=plan.steps))  # fmt: skip
+        margin = torch.tensor(plain["margin"].to_numpy(dtype=np.float64))
+        for a in plan.hist_alphas:
+            weight_frames.append(pd.DataFrame(dict(
+                example=plain["example"].to_numpy(), alpha_test=float(a), eps=e,
+                weight=weights.importance(margin, float(a)).numpy(),
+                margin=plain["margin"].to_numpy(), correct=plain["correct"].to_numpy(),
+                model=label, seed=int(s))))  # fmt: skip
+        nat = attack_run(t, dataset, None, attack="nat", n=n, seed=aseed)
+        nats.append(dict(model=label, seed=int(s), attack="nat", eps=0.0, metric="accuracy",
+                         value=100.0 * float(nat["correct"].to_numpy(dtype=bool).mean())))
+    columns = ["model", "seed", "eps", "alpha_test", "A_rob", "A_sa", "A_tr", "attack", "steps"]
+    table = pd.concat(tables, ignore_index=True)[columns]
+    return table, pd.concat(weight_frames, ignore_index=True), pd.DataFrame(nats)

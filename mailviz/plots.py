@@ -60,6 +60,8 @@ __all__ = [
     "pm_vs_mm",
     "lps_paths",
     "results_table",
+    "accuracy_errorbars",
+    "spread_curves",
     "attack_label",
     "dataset_samples",
     "training_curves",
@@ -201,6 +203,7 @@ def weight_histograms(
     baseline_label: str = "baseline",
     bins: int = 40,
     log: bool = True,
+    note: str | None = None,
 ) -> Figure:
     """Histograms of the normalised importance ``s̃`` in a grid: rows α_train, columns α_test.
 
@@ -220,6 +223,8 @@ def weight_histograms(
         baseline_label: row value (besides NaN) drawn first and titled as the baseline.
         bins: bins per column.
         log: logarithmic count axis.
+        note: appended to the title — say which replicates the panels show (e.g. "3
+            replicates pooled" when ``frame`` stacks several seeds).
 
     Returns:
         The figure (``rows × columns`` panels).
@@ -260,8 +265,23 @@ def weight_histograms(
                 if j == 0:
                     ax.set_ylabel("test examples (count)")
         eps = f" (ε = {_fmt(frame['eps'].iloc[0])})" if "eps" in frame.columns else ""
-        fig.suptitle(f"Distribution of the importance weights s̃ over the test set{eps}")
+        extra = f" — {note}" if note else ""
+        fig.suptitle(f"Distribution of the importance weights s̃ over the test set{eps}{extra}")
     return fig
+
+
+def _replicate_stats(frame: pd.DataFrame, keys: Sequence[str], value: str) -> pd.DataFrame:
+    """Mean, std (ddof 1; 0 with one replicate) and count of ``value`` per ``keys`` group."""
+    stats = frame.groupby(list(keys), sort=False, dropna=False)[value].agg(["mean", "std", "count"])
+    stats["std"] = stats["std"].fillna(0.0)
+    return stats.reset_index()
+
+
+def _replicates_note(frame: pd.DataFrame) -> str:
+    if "seed" not in frame.columns:
+        return ""
+    n = frame["seed"].nunique()
+    return f"mean ± std over {n} replicates" if n > 1 else "one replicate"
 
 
 def nonuniform_curves(
@@ -275,11 +295,13 @@ def nonuniform_curves(
 
     Panels: one column per metric, one row per ε_test. A metric that is NaN everywhere (``A_tr``
     of PGD-margin) gets no panel. Lines are the ``hue`` groups (α_train; the baseline first);
-    ``A_rob`` is the value at α_test = 0.
+    ``A_rob`` is the value at α_test = 0. With a ``seed`` column (replicates) each point is the
+    mean over replicates with an error bar of ± one standard deviation, as the figure says.
 
     Args:
-        frame: rows of :func:`mailviz.evaluate.nonuniform_report` (concatenated over models,
-            with a ``hue`` column).
+        frame: rows of :func:`mailviz.nonuniform.nonuniform_table` or
+            :func:`mailviz.evaluate.nonuniform_report` (concatenated over models, with a
+            ``hue`` column; optionally a ``seed`` column).
         hue: column that names the model; ``None`` or absent for one line.
         metrics: metric columns to draw.
         baseline_label: hue value (besides NaN) drawn first and named as the baseline.
@@ -296,6 +318,7 @@ def nonuniform_curves(
     eps_values = sorted(frame["eps"].unique()) if "eps" in frame.columns else [None]
     colors = palette(max(len(groups), 1))
     markers = ["o", "s", "^", "D", "v", "P", "X", "*"]
+    note = _replicates_note(frame)
     with style():
         fig, axes = _subplots(len(eps_values), len(metrics), panel=(3.4, 2.6), sharey="row")
         for i, e in enumerate(eps_values):
@@ -304,14 +327,18 @@ def nonuniform_curves(
                 ax = axes[i, j]
                 for k, g in enumerate(groups):
                     sel = part[_select(part, hue, g, baseline_label)] if hue else part
-                    sel = sel.sort_values("alpha_test")
+                    stats = _replicate_stats(sel.dropna(subset=[m]), ["alpha_test"], m)
+                    stats = stats.sort_values("alpha_test")
                     label = _group_label(hue, g, baseline_label) or "model"
-                    ax.plot(sel["alpha_test"], sel[m], marker=markers[k % len(markers)],
-                            color=colors[k], label=label)  # fmt: skip
+                    ax.errorbar(stats["alpha_test"], stats["mean"], yerr=stats["std"],
+                                marker=markers[k % len(markers)], color=colors[k], capsize=2,
+                                label=label)  # fmt: skip
                 ax.set_title(m if e is None else f"{m}, ε = {_fmt(e)}")
                 ax.set_xlabel("α_test (attacker's weighting strength)")
                 ax.set_ylabel(f"{m} (%)")
         axes[0, -1].legend(loc="best", fontsize="small")
+        if note:
+            fig.suptitle(f"Zeng et al. Fig. 3 layout — {note}", fontsize="medium")
     return fig
 
 
@@ -320,10 +347,11 @@ def dro_curves(frame: pd.DataFrame, *, hue: str | None = "model") -> Figure:
 
     Two panels: ``loss`` (nats; non-decreasing in ρ) and ``accuracy`` (%) of
     :func:`mailviz.evaluate.dro_curve`, one line per ``hue`` group (e.g. baseline vs ours). The
-    ρ axis is logarithmic (symmetric-log when ρ = 0 is included).
+    ρ axis is logarithmic (symmetric-log when ρ = 0 is included). With a ``seed`` column the
+    line is the mean over replicates and the band ± one standard deviation.
 
     Args:
-        frame: columns ``rho, loss, accuracy`` (+ ``hue``).
+        frame: columns ``rho, loss, accuracy`` (+ ``hue``, optionally ``seed``).
         hue: column naming the model; ``None`` or absent for one line.
 
     Returns:
@@ -335,6 +363,7 @@ def dro_curves(frame: pd.DataFrame, *, hue: str | None = "model") -> Figure:
     colors = palette(max(len(groups), 1))
     rhos = frame["rho"].to_numpy(dtype=float)
     positive = rhos[(rhos > 0) & np.isfinite(rhos)]
+    note = _replicates_note(frame)
     with style():
         fig, axes = _subplots(1, 2, panel=(3.4, 2.7))
         for ax, column, ylabel in (
@@ -343,9 +372,12 @@ def dro_curves(frame: pd.DataFrame, *, hue: str | None = "model") -> Figure:
         ):
             for k, g in enumerate(groups):
                 sel = frame if g is None else frame[frame[hue] == g]
-                sel = sel.sort_values("rho")
-                ax.plot(sel["rho"], sel[column], marker="o", ms=3, color=colors[k],
+                stats = _replicate_stats(sel, ["rho"], column).sort_values("rho")
+                ax.plot(stats["rho"], stats["mean"], marker="o", ms=3, color=colors[k],
                         label=str(g) if g is not None else "model")  # fmt: skip
+                ax.fill_between(stats["rho"], stats["mean"] - stats["std"],
+                                stats["mean"] + stats["std"], color=colors[k], alpha=0.2,
+                                linewidth=0)  # fmt: skip
             if positive.size and (rhos == 0).any():
                 ax.set_xscale("symlog", linthresh=float(positive.min()))
             elif positive.size:
@@ -355,6 +387,90 @@ def dro_curves(frame: pd.DataFrame, *, hue: str | None = "model") -> Figure:
         axes[0, 0].set_title("DRO loss (eq. 28)")
         axes[0, 1].set_title("DRO accuracy")
         axes[0, 0].legend(loc="best", fontsize="small")
+        if note:
+            fig.suptitle(f"Zeng et al. Fig. 4 layout — {note} (band)", fontsize="medium")
+    return fig
+
+
+def spread_curves(
+    frame: pd.DataFrame,
+    *,
+    value: str = "entropy_deficit",
+    hue: str = "alpha_train",
+    baseline_label: str = "baseline",
+) -> Figure:
+    """A spread statistic of s̃ against α_test, one line per model, one panel per ε_test.
+
+    The numbers behind Zeng et al. Figs. 5–7 (:func:`mailviz.nonuniform.spread_table`): the
+    entropy deficit ``log N − H(s̃)`` by default, or ``max_over_uniform`` / ``ess_fraction``.
+    With a ``seed`` column each point is the mean over replicates ± one standard deviation.
+    """
+    _require(frame, ["alpha_test", value, hue], "spread_curves")
+    groups = _ordered_groups(frame[hue], baseline_label)
+    eps_values = sorted(frame["eps"].unique()) if "eps" in frame.columns else [None]
+    colors = palette(max(len(groups), 1))
+    note = _replicates_note(frame)
+    labels = {"entropy_deficit": "entropy deficit log N − H(s̃) (nats)",
+              "max_over_uniform": "largest weight × N", "ess_fraction": "ESS / N"}  # fmt: skip
+    with style():
+        fig, axes = _subplots(1, len(eps_values), panel=(3.2, 2.6), sharey=True)
+        for j, e in enumerate(eps_values):
+            ax = axes[0, j]
+            part = frame if e is None else frame[frame["eps"] == e]
+            for k, g in enumerate(groups):
+                sel = part[_select(part, hue, g, baseline_label)]
+                stats = _replicate_stats(sel, ["alpha_test"], value).sort_values("alpha_test")
+                ax.errorbar(stats["alpha_test"], stats["mean"], yerr=stats["std"], marker="o",
+                            ms=3, capsize=2, color=colors[k],
+                            label=_group_label(hue, g, baseline_label))  # fmt: skip
+            ax.set_title("all ε" if e is None else f"ε_test = {_fmt(e)}")
+            ax.set_xlabel("α_test")
+            if j == 0:
+                ax.set_ylabel(labels.get(value, value))
+        axes[0, -1].legend(loc="best", fontsize="small")
+        fig.suptitle(f"Spread of s̃ (Figs. 5–7){' — ' + note if note else ''}",
+                     fontsize="medium")  # fmt: skip
+    return fig
+
+
+def accuracy_errorbars(
+    frame: pd.DataFrame,
+    *,
+    row: str = "model",
+    col: str = "attack",
+    value: str = "value",
+    title: str | None = None,
+) -> Figure:
+    """The comparison of a MAIL results table (Tables 4–7) as a dot plot with error bars.
+
+    One panel per attack column (NAT, PGD-20, AA…), one row per method: each replicate as a
+    small grey dot, the mean as a large dot with ± one standard deviation. Rows keep the
+    table's order. ``frame`` is :func:`mailviz.analysis.evaluate_runs`' tidy frame.
+    """
+    _require(frame, [row, col, value], "accuracy_errorbars")
+    df = frame[frame["metric"] == "accuracy"] if "metric" in frame.columns else frame
+    rows = list(dict.fromkeys(df[row]))
+    cols = list(dict.fromkeys(df[col]))
+    colors = palette(len(rows))
+    note = _replicates_note(df)
+    with style():
+        fig, axes = _subplots(1, len(cols), panel=(2.8, 0.35 * len(rows) + 0.9), sharey=True)
+        for j, c in enumerate(cols):
+            ax = axes[0, j]
+            part = df[df[col] == c]
+            stats = _replicate_stats(part, [row], value).set_index(row).reindex(rows)
+            ypos = np.arange(len(rows))
+            for i, r in enumerate(rows):
+                dots = part[part[row] == r][value].to_numpy(dtype=float)
+                ax.plot(dots, np.full(dots.shape, i), "o", ms=3, color="0.6", zorder=1)
+                ax.errorbar(stats.loc[r, "mean"], i, xerr=stats.loc[r, "std"], fmt="o", ms=6,
+                            capsize=3, color=colors[i], zorder=2)  # fmt: skip
+            ax.set_yticks(ypos, [str(r) for r in rows])
+            ax.invert_yaxis()
+            ax.set_title(attack_label(str(c)))
+            ax.set_xlabel("accuracy (%)")
+        heading = title or "Accuracy per method"
+        fig.suptitle(f"{heading}{' — ' + note if note else ''}", fontsize="medium")
     return fig
 
 

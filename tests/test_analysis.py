@@ -359,13 +359,11 @@ def test_weights_by_and_summary() -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def test_default_seeds_and_evaluation_plan() -> None:
-    assert analysis.default_seeds("quick") == [0]
-    assert analysis.default_seeds("paper") == [0, 1, 2, 3, 4]
+def test_evaluation_plan() -> None:
     assert analysis.evaluation_plan("paper").aa_n == 1000
     assert analysis.evaluation_plan("quick").attacks == ("nat", "pgd20", "aa-fast")
     with pytest.raises(ConfigError, match="profile"):
-        analysis.default_seeds("huge")
+        analysis.evaluation_plan("huge")
 
 
 def test_mail_table_specs_share_models_with_the_defaults() -> None:
@@ -388,6 +386,10 @@ def test_mail_table_specs_share_models_with_the_defaults() -> None:
     assert key(t6["sigmoid"]) == key(t4["MAIL-TRADES"]) != key(t6["hinge"])
     t5 = {s.label: s for s in analysis.mail_table_specs("table5")}
     assert key(t5["PM"]) == key(t4["MAIL-TRADES"]) != key(t5["MM"])
+    cw50 = analysis.mail_table_specs("table7_cw50")
+    assert [s.label for s in cw50] == ["MAIL-AT, CW, κ_c=50", "MAIL-TRADES, CW, κ_c=50"]
+    assert cw50[0].config("quick", 0).cw_confidence == 50.0
+    assert config_hash(cw50[0].config("quick", 0)) != key(own["MAIL-AT, CW"])
     with pytest.raises(ValueError, match="table"):
         analysis.mail_table_specs("table9")
     with pytest.raises(ValueError, match="method"):
@@ -421,12 +423,32 @@ def test_evaluate_runs_caches_next_to_the_model(tmp_path) -> None:
     assert list(frame.columns) == ["model", "seed", "attack", "eps", "metric", "value", "n",
                                    "family"]  # fmt: skip
     assert frame["n"].tolist() == [12, 12, 12, 12] and (frame["family"] == "AT").all()
-    assert len(list((tmp_path / "a" / "results").glob("analysis-eval-*.csv"))) == 2
+    assert len(list((tmp_path / "a" / "results").glob("per-example-*.csv"))) == 2
     again = analysis.evaluate_runs(runs, (x, y), ("nat", "pgd3"), n=12, specs=specs)
     pd.testing.assert_frame_equal(frame, again)
     summary = analysis.summarize(frame)
     assert summary.loc["A", ("nat", "count")] == 2
     assert summary.loc["A", ("nat", "std")] == pytest.approx(0.0)
+
+
+def test_per_example_runs_match_evaluate_and_the_accuracies(tmp_path) -> None:
+    from mailviz import evaluate
+
+    torch.manual_seed(5)
+    model = _linear(classes=10, features=64).eval()
+    x, y = _digits(n=30)
+    cfg = get_profile("smoke")
+    runs = {("A", 0): SimpleNamespace(model=model, config=cfg, path=tmp_path / "a")}
+    per = analysis.per_example_runs(runs, (x, y), ("nat", "pgd3", "cw3"), n=25)
+    assert list(per.columns) == ["model", "seed", "attack", "eps", "example", "correct"]
+    assert per.groupby("attack").size().tolist() == [25, 25, 25]
+    acc = analysis.accuracies(per).set_index("attack")["value"]
+    step = cfg.effective_eval_step_size
+    direct = evaluate.evaluate(model, (x, y), ("nat", "pgd3", "cw3"), cfg.eps, step_size=step,
+                               n=25, seed=0).set_index("attack")["value"]  # fmt: skip
+    assert acc.to_dict() == pytest.approx(direct.to_dict())
+    with pytest.raises(ValueError, match="per_example_runs"):
+        analysis.accuracies(per.drop(columns="correct"))
 
 
 def test_summarize_mean_and_std_over_seeds() -> None:
@@ -453,33 +475,6 @@ def test_paper_columns() -> None:
         analysis.paper_columns("mail", "table5", "weight_fn")
     with pytest.raises(ValueError, match="no row"):
         analysis.paper_columns("mail", "table7", "attack", where={"objective": "MART"})
-
-
-def test_standard_error_and_verdicts() -> None:
-    assert analysis.accuracy_standard_error(50.0, 100) == pytest.approx(5.0)
-    assert analysis.accuracy_standard_error(100.0, 10) == 0.0
-    assert analysis.claim_verdict(70.0, 50.0, 540) == "reproduced"
-    assert analysis.claim_verdict(50.0, 70.0, 540) == "opposite"
-    assert analysis.claim_verdict(51.0, 50.0, 540) == "within noise"
-    with pytest.raises(ValueError, match="percentage"):
-        analysis.accuracy_standard_error(150.0, 10)
-    with pytest.raises(ValueError, match="n must"):
-        analysis.accuracy_standard_error(50.0, 0)
-
-
-def test_compare_rows_reads_means_and_n() -> None:
-    results = pd.DataFrame(
-        dict(model=["a", "a", "b", "b"], seed=[0, 1, 0, 1], attack="pgd20", metric="accuracy",
-             value=[70.0, 72.0, 50.0, 52.0], n=540)
-    )  # fmt: skip
-    assert analysis.compare_rows(results, "a", "b", "pgd20") == "reproduced"
-    assert analysis.compare_rows(results, "b", "a", "pgd20") == "opposite"
-    close = results.assign(value=[50.0, 51.0, 50.0, 50.5])
-    assert analysis.compare_rows(close, "a", "b", "pgd20") == "within noise"
-    with pytest.raises(ValueError, match="row"):
-        analysis.compare_rows(results, "a", "c", "pgd20")
-    with pytest.raises(ValueError, match="attack"):
-        analysis.compare_rows(results, "a", "b", "aa")
 
 
 def test_method_config_recipes_per_profile() -> None:

@@ -49,7 +49,7 @@ def models(tmp_path: Path) -> dict[nu.ZengModel, TrainedModel]:
     """Two tiny linear 'trained models' with distinct configs and run folders."""
     out = {}
     for i, m in enumerate((nu.ZengModel("PGD"), nu.ZengModel("PGD", 0.1))):
-        cfg = get_profile("smoke", method=m.method, seed=i)
+        cfg = get_profile("smoke", method=m.method, seed=0)  # one replicate, paired by seed
         folder = tmp_path / f"run{i}"
         folder.mkdir()
         out[m] = TrainedModel(model=_linear(i, 40 + 20 * i), config=cfg,
@@ -318,44 +318,93 @@ def test_evaluate_models_matches_the_evaluate_functions(test_set) -> None:
         nu.evaluate_models({}, test_set, EPS, PLAN)
 
 
-def _claim_frames(sa_ours: float = 30.0, rob_ours: float = 49.0, tr_bump: float = 0.0):
-    """Synthetic tables for one PGD pair: two α_test, ε_test = 0.2."""
-    rows = []
-    for name, a_train, sa2 in (("PGD", None, 25.0), ("PGD+ours (α_train=0.1)", 0.1, sa_ours)):
-        for a_test, sa in ((1.0, 40.0), (2.0, sa2)):
-            rows.append(dict(model=name, family="PGD", alpha_train=a_train, eps=EPS,
-                             alpha_test=a_test, A_rob=50.0, A_sa=sa, A_tr=sa - 1 + tr_bump))
-    table = pd.DataFrame(rows)
-    uniform = pd.DataFrame(dict(model=["PGD", "PGD+ours (α_train=0.1)"], family="PGD",
-                                alpha_train=[None, 0.1], A_rob=[50.0, rob_ours]))
-    strong = pd.DataFrame(dict(model=["TRADES", "TRADES+ours (α_train=2)"], family="TRADES",
-                               alpha_train=[None, 2.0], attack="20-PGD", alpha_test=1.0,
-                               A_sa=[30.0, 31.0]))
-    return table, uniform, strong
-
-
-def test_nonuniform_claims_hold_and_fail_on_the_numbers() -> None:
-    held = nu.nonuniform_claims(*_claim_frames(), eps_train=EPS)
-    assert list(held.columns) == ["claim", "held", "detail"] and len(held) == 5
-    assert held["held"].all(), held
-    assert "PGD +5.00" in held["detail"].iloc[2]
-    # ours no better at α_test = 2 → claim 3 fails; A_rob 3 points down → claim 4 fails
-    worse = nu.nonuniform_claims(*_claim_frames(sa_ours=20.0, rob_ours=47.0), eps_train=EPS)
-    assert worse["held"].tolist() == [True, True, False, False, True]
-    assert nu.nonuniform_claims(*_claim_frames(rob_ours=47.0), eps_train=EPS,
-                                rob_tolerance=3.0)["held"].all()  # fmt: skip
-    # A_tr above A_sa breaks the ordering; A_sa rising with α_test breaks the trend
-    broken = nu.nonuniform_claims(*_claim_frames(sa_ours=45.0, tr_bump=2.0), eps_train=EPS)
-    assert broken["held"].tolist()[:2] == [False, False]
-    # ε_train that matches no row: claim 3 has nothing to compare and does not hold
-    assert not nu.nonuniform_claims(*_claim_frames(), eps_train=0.3)["held"].iloc[2]
-    with pytest.raises(ValueError, match="rob_tolerance"):
-        nu.nonuniform_claims(*_claim_frames(), eps_train=EPS, rob_tolerance=-1)
-
-
 def test_tables_show_progress_over_their_attack_runs(models, test_set, capsys) -> None:
     nu.nonuniform_table(models, test_set, PLAN, eps=[EPS], progress=True)
     err = capsys.readouterr().err  # 2 models × (PGD + weighted PGD at α_test 1 and 2)
     assert "A_rob / A_sa / A_tr" in err and "0/6" in err
     nu.uniform_table(models, test_set, PLAN, progress=False)
     assert capsys.readouterr().err == ""
+
+
+# --------------------------------------------------------------------------------------------
+# replicates
+
+
+def _replicated(tmp_path: Path) -> dict[tuple[nu.ZengModel, int], TrainedModel]:
+    """The PGD pair in two replicates (seeds 0 and 1), each a tiny linear model."""
+    out = {}
+    for m in (nu.ZengModel("PGD"), nu.ZengModel("PGD", 0.1)):
+        for seed in (0, 1):
+            cfg = get_profile("smoke", method=m.method, seed=seed)
+            folder = tmp_path / f"{m.method}-{seed}"
+            folder.mkdir()
+            iters = 30 + 10 * seed + (20 if m.weighted else 0)
+            out[(m, seed)] = TrainedModel(model=_linear(seed, iters), config=cfg,
+                                          history=pd.DataFrame(), path=folder)  # fmt: skip
+    return out
+
+
+def test_tables_carry_the_seed_and_attack_with_each_models_seed(tmp_path, test_set) -> None:
+    runs = _replicated(tmp_path)
+    table = nu.nonuniform_table(runs, test_set, PLAN, eps=[EPS], progress=False)
+    assert sorted(table["seed"].unique()) == [0, 1]
+    assert table.attrs["label"].endswith("2 replicates")
+    (m, seed), t = list(runs.items())[1]
+    ref = ev.nonuniform_report(t.model, test_set, EPS, PLAN.alphas_test, steps=PLAN.steps,
+                               seed=seed)  # the attack's seed is the model's training seed
+    mine = table[(table["model"] == m.name) & (table["seed"] == seed)].reset_index(drop=True)
+    np.testing.assert_array_equal(mine[["A_rob", "A_sa", "A_tr"]].to_numpy(),
+                                  ref[["A_rob", "A_sa", "A_tr"]].to_numpy())  # fmt: skip
+    gain = nu.gain_over_baseline(table, "A_sa")
+    assert sorted(gain["seed"]) == [0, 0, 0, 1, 1, 1] and gain["baseline"].notna().all()
+    wide = nu.beside_paper(table, nu.paper_reference("quick"))
+    cell = wide.iloc[0, 0]
+    assert isinstance(cell, str) and " ± " in cell
+    for frame in (nu.uniform_table(runs, test_set, PLAN, progress=False),
+                  nu.dro_table(runs, test_set, PLAN), nu.importance_frame(runs, test_set, PLAN),
+                  nu.catalogue_summary({k: v.__class__(model=v.model, config=v.config,
+                                                       history=pd.DataFrame(
+                                                           dict(epoch=[1], nat_acc=[1.0],
+                                                                pgd_acc=[1.0],
+                                                                epoch_seconds=[1.0])),
+                                                       path=v.path)
+                                        for k, v in runs.items()})):
+        assert sorted(frame["seed"].unique()) == [0, 1]
+
+
+def test_standin_tables_reuse_the_cached_attack_runs(tmp_path, test_set, monkeypatch) -> None:
+    runs = _replicated(tmp_path)
+    pgd = {("PGD", s): t for (m, s), t in runs.items() if not m.weighted}
+    table, weights_, nat = nu.standin_tables(pgd, test_set, PLAN)
+    assert list(table.columns[:4]) == ["model", "seed", "eps", "alpha_test"]
+    assert (table[table["alpha_test"] == 0.0]["A_sa"] == table[table["alpha_test"] == 0.0]
+            ["A_rob"]).all()  # fmt: skip
+    assert weights_.groupby(["seed", "alpha_test"])["weight"].sum().to_numpy() == pytest.approx(1)
+    assert sorted(nat["seed"]) == [0, 1]
+
+    def boom(*args, **kwargs):
+        raise AssertionError("standin_tables must read the cached runs")
+
+    monkeypatch.setattr(ev, "per_example", boom)
+    again, _, _ = nu.standin_tables(pgd, test_set, PLAN)
+    pd.testing.assert_frame_equal(table, again)
+    with pytest.raises(ValueError, match="TrainedModel"):
+        nu.standin_tables({("x", 0): object()}, test_set, PLAN)
+
+
+def test_train_catalogue_trains_every_seed(tmp_path, monkeypatch) -> None:
+    import mailviz.train as train_module
+
+    seen = []
+
+    def fake_train(cfg, progress=False):
+        seen.append((cfg.method, cfg.seed))
+        return TrainedModel(model=nn.Identity(), config=cfg, history=pd.DataFrame(), path=None)
+
+    monkeypatch.setattr(train_module, "train", fake_train)
+    runs = nu.train_catalogue(nu.zeng_catalogue("PGD"), "smoke", seeds=[3, 4])
+    assert list(runs) == [(nu.ZengModel("PGD"), 3), (nu.ZengModel("PGD"), 4),
+                          (nu.ZengModel("PGD", 0.1), 3), (nu.ZengModel("PGD", 0.1), 4)]
+    assert seen == [("at", 3), ("at", 4), ("weighted_at", 3), ("weighted_at", 4)]
+    with pytest.raises(ValueError, match="seed"):
+        nu.train_catalogue(nu.zeng_catalogue("PGD"), "smoke", seeds=[])

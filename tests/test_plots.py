@@ -96,11 +96,44 @@ def test_nonuniform_curves_panels_and_lines() -> None:
     assert len(fig.axes) == 4  # 2 eps × (A_sa, A_tr)
     ax = fig.axes[0]
     assert ax.get_ylabel() == "A_sa (%)" and ax.get_xlabel().startswith("α_test")
-    assert len(ax.get_lines()) == 3
+    assert len(ax.containers) == 3  # one error-bar line per model
     labels = [t.get_text() for t in fig.axes[1].get_legend().get_texts()]
     assert labels == ["baseline", "α_train = 1", "α_train = 2"]
     margin = _report()[lambda d: d.eps == 0.1].assign(A_tr=np.nan)
     assert len(plots.nonuniform_curves(margin).axes) == 1  # no A_tr panel for PGD-margin
+
+
+def test_nonuniform_curves_average_replicates_with_error_bars() -> None:
+    one = _report()
+    two = pd.concat([one.assign(seed=0), one.assign(seed=1, A_sa=one["A_sa"] + 2.0)])
+    fig = plots.nonuniform_curves(two)
+    _render(fig)
+    bars = fig.axes[0].containers[0]
+    y = np.asarray(bars.lines[0].get_ydata(), dtype=float)
+    first = one[(one.eps == 0.1) & (one.alpha_train == "baseline")].sort_values("alpha_test")
+    np.testing.assert_allclose(y, first["A_sa"].to_numpy() + 1.0)  # the mean over both seeds
+    segments = bars.lines[2][0].get_segments()
+    heights = [seg[1][1] - seg[0][1] for seg in segments]
+    np.testing.assert_allclose(heights, 2 * np.sqrt(2.0))  # ± one std (ddof 1) of {x, x + 2}
+    assert "2 replicates" in fig._suptitle.get_text()
+
+
+def test_accuracy_errorbars_and_spread_curves() -> None:
+    frame = pd.DataFrame(dict(model=["AT"] * 3 + ["MAIL-AT"] * 3, seed=[0, 1, 2] * 2,
+                              attack="pgd20", metric="accuracy",
+                              value=[60.0, 61.0, 62.0, 55.0, 57.0, 59.0]))  # fmt: skip
+    fig = plots.accuracy_errorbars(pd.concat([frame, frame.assign(attack="nat", value=95.0)]))
+    _render(fig)
+    assert [ax.get_title() for ax in fig.axes] == ["PGD-20", "NAT"]
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["AT", "MAIL-AT"]
+    assert len(fig.axes[0].containers) == 2 and "3 replicates" in fig._suptitle.get_text()
+    spread = pd.DataFrame(dict(alpha_train=[np.nan, 2.0] * 4, alpha_test=[1.0] * 4 + [2.0] * 4,
+                               seed=[0, 0, 1, 1] * 2, eps=0.2,
+                               entropy_deficit=[0.1, 0.2, 0.12, 0.22, 0.3, 0.5, 0.32, 0.52]))
+    fig = plots.spread_curves(spread)
+    _render(fig)
+    assert len(fig.axes[0].containers) == 2
+    assert fig.axes[0].get_ylabel().startswith("entropy deficit")
 
 
 def test_dro_curves_two_panels() -> None:
@@ -116,6 +149,7 @@ def test_dro_curves_two_panels() -> None:
     assert fig.axes[1].get_ylabel() == "worst-case weighted accuracy (%)"
     assert fig.axes[0].get_xscale() == "symlog" and fig.axes[0].get_xlabel() == "χ² budget ρ"
     assert len(fig.axes[0].get_lines()) == 2
+    assert len(fig.axes[0].collections) == 2  # the ± std bands (zero width without seeds)
 
 
 def test_weight_functions_curves() -> None:
