@@ -8,6 +8,8 @@ export PYTHONHASHSEED := 0
 # one OpenMP thread: on a shared 2-core machine two threads can be 20-70x slower
 export MAILVIZ_THREADS ?= 1
 export OMP_NUM_THREADS ?= 1
+# processes side by side (model preparation, notebooks, pytest-xdist): one per core
+WORKERS ?= 2
 
 .PHONY: figures test lint unit notebooks browser-deps venv clean
 
@@ -18,9 +20,10 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-## make figures: run every notebook through papermill at the quick profile -> figures/, build/notebooks/
+## make figures: train the lessons' models (all replicates) in $(WORKERS) processes, then run every
+## notebook through papermill at the quick profile, $(WORKERS) at a time -> figures/, build/notebooks/
 figures: $(STAMP)
-	$(BIN)/mailviz figures --profile quick
+	$(BIN)/mailviz figures --profile quick --workers $(WORKERS)
 
 ## make test: lint + pytest (unit, property, training, browser) + nbval over the notebooks
 test: lint browser-deps unit notebooks
@@ -39,10 +42,13 @@ lint: $(STAMP)
 	$(BIN)/ruff check mailviz tests benchmarks notebooks
 
 unit: $(STAMP)
-	$(BIN)/python -m pytest -p no:cacheprovider tests
+	$(BIN)/python -m pytest -p no:cacheprovider -n $(WORKERS) tests
 
+# the lessons' models and cached evaluations first (parallel), then nbval, one notebook per worker
 notebooks: $(STAMP)
-	$(BIN)/python -m pytest -p no:cacheprovider --nbval-lax --nbval-current-env notebooks
+	$(BIN)/mailviz prepare --profile quick --workers $(WORKERS) --times build/prepare-times.csv
+	$(BIN)/python -m pytest -p no:cacheprovider -n $(WORKERS) --dist loadfile --nbval-lax \
+	  --nbval-current-env notebooks
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache

@@ -1,4 +1,4 @@
-"""``mailviz`` command line: ``train``, ``eval`` and ``figures``.
+"""``mailviz`` command line: ``train``, ``eval``, ``figures`` and ``prepare``.
 
 Examples::
 
@@ -9,6 +9,8 @@ Examples::
         --attacks pgd20,cw20,aa --alphas-test 0.5,1,1.5,2 --out results.csv
     mailviz figures --profile quick --only 03 05
     mailviz figures --profile mnist --only 05 -p SEED 1 --figures-dir build/figures-mnist
+    mailviz figures -p SEED 10                 # the lessons at another base seed
+    mailviz prepare --profile quick --workers 2   # train the lessons' models first
 
 Errors in what was asked (a bad ``--set``, an unknown method, a damaged checkpoint, a dataset
 that is not downloaded) print one line ``mailviz: error: ...`` to stderr and exit with status 2;
@@ -93,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=fmt,
     )
     sub = parser.add_subparsers(
-        dest="command", metavar="{train,eval,figures}", parser_class=_Parser
+        dest="command", metavar="{train,eval,figures,prepare}", parser_class=_Parser
     )
 
     p = sub.add_parser(
@@ -172,6 +174,27 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--figures-dir", default=None, metavar="DIR",
                    help="where plots.save writes (default figures/; sets MAILVIZ_FIGURES) — "
                         "keeps a non-quick run from overwriting the committed figures")
+    f.add_argument("--workers", type=int, default=2, metavar="N",
+                   help="processes for the model preparation and notebooks run side by side "
+                        "(default 2: both cores of a laptop; one torch thread each)")
+    f.add_argument("--no-prepare", action="store_true",
+                   help="skip `mailviz prepare` (the notebooks then train what is missing)")
+
+    pr = sub.add_parser(
+        "prepare", help="train the lessons' models and run their cached evaluations in parallel",
+        description="Train every model the lessons need (all replicates) and run the "
+        "evaluations they read, in worker processes (mailviz.catalogue.prepare). "
+        "`make figures` and `make test` run this first.",
+        epilog=epilog, formatter_class=fmt,
+    )
+    pr.add_argument("--profile", default="quick", help="profile (default quick)")
+    pr.add_argument("--seed", type=int, default=0, help="base seed SEED (default 0)")
+    pr.add_argument("--replicates", type=int, default=None,
+                    help="replicates per model (default: the profile's, quick 3, paper 5)")
+    pr.add_argument("--workers", type=int, default=2, metavar="N",
+                    help="worker processes (default 2), one torch thread each")
+    pr.add_argument("--times", default=None, metavar="FILE.csv",
+                    help="write where the time went (one row per model) to this CSV")
     return parser
 
 
@@ -294,9 +317,31 @@ def _cmd_figures(args: argparse.Namespace) -> int:
     if args.figures_dir is not None:
         os.environ["MAILVIZ_FIGURES"] = str(Path(args.figures_dir).resolve())
     paths = run_notebooks(profile=args.profile, only=args.only, parameters=parameters,
-                          out_dir=args.out_dir)  # fmt: skip
+                          out_dir=args.out_dir, workers=args.workers,
+                          prepare=not args.no_prepare)  # fmt: skip
     for p in paths:
         print(p)
+    return 0
+
+
+def _cmd_prepare(args: argparse.Namespace) -> int:
+    import time
+
+    from mailviz.catalogue import prepare
+
+    start = time.perf_counter()
+    times = prepare(args.profile, seed=args.seed, replicates=args.replicates,
+                    workers=args.workers)  # fmt: skip
+    fresh = times[~times["from_cache"]]
+    print(f"prepare {args.profile}: {len(times)} models ({len(fresh)} trained) in "
+          f"{time.perf_counter() - start:.1f} s wall; process time: training "
+          f"{times['train_s'].sum():.0f} s, evaluations {times['eval_s'].sum():.0f} s")
+    if args.times:
+        from mailviz.checkpoint import atomic_write
+
+        Path(args.times).parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(Path(args.times), lambda fh: times.to_csv(fh, index=False))
+        print(f"wrote {args.times}")
     return 0
 
 
@@ -328,7 +373,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command is None:
             parser.print_help()
             return _EXIT_USAGE
-        handler = {"train": _cmd_train, "eval": _cmd_eval, "figures": _cmd_figures}
+        handler = {"train": _cmd_train, "eval": _cmd_eval, "figures": _cmd_figures,
+                   "prepare": _cmd_prepare}
         return handler[args.command](args)
     except _UsageError as err:
         print(f"mailviz: error: {_one_line(err)}", file=sys.stderr)

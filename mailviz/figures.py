@@ -18,7 +18,7 @@ from typing import Any
 
 from mailviz.paths import build_root, project_root
 
-__all__ = ["list_notebooks", "run_notebooks"]
+__all__ = ["list_notebooks", "notebook_parameters", "run_notebooks", "keep_outputs"]
 
 
 def list_notebooks(notebooks_dir: str | Path | None = None) -> list[Path]:
@@ -41,6 +41,48 @@ def _select(notebooks: list[Path], only: Sequence[str] | None) -> list[Path]:
     return chosen
 
 
+def notebook_parameters(path: str | Path) -> dict[str, Any]:
+    """The names and default values of a notebook's ``parameters`` cell (literals only).
+
+    Example:
+        >>> sorted(notebook_parameters(list_notebooks()[1]))[:3]  # doctest: +SKIP
+        ['DEVICE', 'NOTEBOOK', 'PROFILE']
+    """
+    import ast
+
+    import nbformat
+
+    nb = nbformat.read(str(path), as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code" and "parameters" in cell.metadata.get("tags", []):
+            out: dict[str, Any] = {}
+            for node in ast.parse(cell.source).body:
+                if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(
+                        node.targets[0], ast.Name):  # fmt: skip
+                    try:
+                        out[node.targets[0].id] = ast.literal_eval(node.value)
+                    except ValueError:
+                        out[node.targets[0].id] = None  # an expression, not a literal
+            return out
+    raise ValueError(f"{path} has no cell tagged 'parameters' (papermill needs one)")
+
+
+def _execute(nb: str, target: str, parameters: dict[str, Any], kernel_name: str,
+             figures_root: str | None) -> float:  # fmt: skip
+    """Run one notebook with papermill (in a worker process); returns its wall time."""
+    import papermill
+
+    if figures_root is not None:
+        os.environ["MAILVIZ_FIGURES"] = figures_root
+    # kernels side by side: one OpenMP thread each unless the user chose otherwise
+    os.environ.setdefault("OMP_NUM_THREADS", os.environ.get("MAILVIZ_THREADS", "1"))
+    os.environ["MAILVIZ_NOTEBOOK"] = Path(nb).stem  # plots.save's default sub-folder
+    start = time.perf_counter()
+    papermill.execute_notebook(nb, target, parameters=parameters, kernel_name=kernel_name,
+                               cwd=str(project_root()), progress_bar=False)  # fmt: skip
+    return time.perf_counter() - start
+
+
 def run_notebooks(
     profile: str = "quick",
     only: Sequence[str] | None = None,
@@ -50,55 +92,114 @@ def run_notebooks(
     parameters: dict[str, Any] | None = None,
     kernel_name: str = "python3",
     verbose: bool = True,
+    workers: int = 2,
+    prepare: bool = True,
 ) -> list[Path]:
     """Execute the notebooks with papermill at ``profile``; return the executed copies' paths.
+
+    First :func:`mailviz.catalogue.prepare` trains the lessons' models and runs their cached
+    evaluations in ``workers`` processes (one torch thread each); then the notebooks run,
+    ``workers`` at a time, and mostly load. Every notebook gets ``PROFILE``; those whose
+    parameters cell defines them also get ``SEED`` (default 0) and ``REPLICATES`` (default
+    :func:`mailviz.replicates.default_replicates` of the profile), so the lessons and the
+    preparation agree on the replicate seeds. Finally the lessons' ``claims.csv`` files are
+    collected into ``<figures root>/claims.md``.
 
     Args:
         profile: value injected as ``PROFILE`` (``smoke``, ``quick``, ``mnist``, ``paper``).
         only: notebook stems or prefixes (``["00", "04_weight"]``); all when empty.
         notebooks_dir: where the notebooks live (default ``<project>/notebooks``).
         out_dir: where executed copies go (default ``<project>/build/notebooks``).
-        parameters: extra parameters injected next to ``PROFILE``.
+        parameters: extra parameters (``{"SEED": 10}``); a name no selected notebook defines
+            is an error.
         kernel_name: Jupyter kernel; the kernel runs this interpreter (its ``bin`` is put first
             on ``PATH`` so the ``python3`` kernelspec resolves to the same environment).
-        verbose: print one line per notebook with its run time.
+        verbose: print one line per notebook with its run time, and the preparation's.
+        workers: processes for the preparation and notebooks run side by side.
+        prepare: run :func:`mailviz.catalogue.prepare` first (skip it for lessons that
+            train nothing, or when the cache is known to be warm).
 
     Raises:
-        ValueError: ``only`` names no notebook, or there are no notebooks.
-        papermill.PapermillExecutionError: a cell failed (the message names the cell).
+        ValueError: ``only`` names no notebook, there are no notebooks, or a parameter is not
+            defined by any selected notebook.
+        RuntimeError: a notebook failed (the message names it and papermill's error).
     """
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
     from mailviz.config import PROFILES, ConfigError
+    from mailviz.replicates import default_replicates
 
     if profile not in PROFILES:
         raise ConfigError(f"unknown profile {profile!r}; valid: {', '.join(PROFILES)}")
-    import papermill
-
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers must be an integer >= 1, got {workers!r} — e.g. workers=2")
     notebooks = _select(list_notebooks(notebooks_dir), only)
     if not notebooks:
         raise ValueError("no notebooks found; expected notebooks/NN_slug.ipynb files")
+    declared = {nb: notebook_parameters(nb) for nb in notebooks}
+    extra = dict(parameters or {})
+    known = set().union(*declared.values())
+    unknown = sorted(set(extra) - known)
+    if unknown:
+        raise ValueError(f"unknown notebook parameter(s) {unknown}; the selected notebooks "
+                         f"define: {', '.join(sorted(known - {'PROFILE'}))}")  # fmt: skip
+    common = {"SEED": 0, "REPLICATES": default_replicates(profile)}
+    common.update({k: extra.pop(k) for k in list(extra) if k in common})
     out = Path(out_dir) if out_dir is not None else build_root() / "notebooks"
     out.mkdir(parents=True, exist_ok=True)
     bin_dir = str(Path(sys.executable).parent)
     if not os.environ.get("PATH", "").startswith(bin_dir):
         os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
     os.environ.setdefault("MPLBACKEND", "Agg")
-    written = []
-    for nb in notebooks:
-        target = out / nb.name
+    if prepare:
+        from mailviz.catalogue import prepare as prepare_models
+
         start = time.perf_counter()
-        os.environ["MAILVIZ_NOTEBOOK"] = nb.stem  # plots.save's default sub-folder
-        papermill.execute_notebook(
-            str(nb),
-            str(target),
-            parameters={"PROFILE": profile, **(parameters or {})},
-            kernel_name=kernel_name,
-            cwd=str(project_root()),
-            progress_bar=False,
-        )
+        times = prepare_models(profile, seed=int(common["SEED"]),
+                               replicates=int(common["REPLICATES"]), workers=workers,
+                               progress=verbose)  # fmt: skip
         if verbose:
-            print(f"{nb.name}: {time.perf_counter() - start:.1f} s -> {target}", flush=True)
-        written.append(target)
+            fresh = times[~times["from_cache"]]
+            print(f"prepare: {len(times)} models ({len(fresh)} trained) in "
+                  f"{time.perf_counter() - start:.1f} s; training {times['train_s'].sum():.0f} s, "
+                  f"evaluations {times['eval_s'].sum():.0f} s of process time", flush=True)
+    figures_root = os.environ.get("MAILVIZ_FIGURES")
+    jobs = []
+    for nb in notebooks:
+        params = {"PROFILE": profile, **{k: v for k, v in common.items() if k in declared[nb]},
+                  **{k: v for k, v in extra.items() if k in declared[nb]}}  # fmt: skip
+        jobs.append((nb, out / nb.name, params))
+    failures: list[str] = []
+    written = []
+    with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=get_context("spawn")) as pool:
+        futures = [(nb, target, pool.submit(_execute, str(nb), str(target), params, kernel_name,
+                                            figures_root))
+                   for nb, target, params in jobs]  # fmt: skip
+        for nb, target, fut in futures:
+            try:
+                seconds = fut.result()
+            except Exception as err:  # papermill's error names the failing cell
+                failures.append(f"{nb.name}: {' '.join(str(err).split())[:2000]}")
+                continue
+            if verbose:
+                print(f"{nb.name}: {seconds:.1f} s -> {target}", flush=True)
+            written.append(target)
+    _write_claims_summary()
+    if failures:
+        raise RuntimeError("notebook(s) failed — " + " | ".join(failures))
     return written
+
+
+def _write_claims_summary() -> None:
+    from mailviz.checkpoint import atomic_write
+    from mailviz.claims import collect_markdown
+    from mailviz.paths import figures_root
+
+    root = figures_root()
+    if any(root.glob("[0-9][0-9]_*/claims.csv")):
+        text = collect_markdown(root)
+        atomic_write(root / "claims.md", lambda fh: fh.write(text))
 
 
 def keep_outputs(executed: str | Path, source: str | Path, tag: str = "keep_output") -> int:
