@@ -9,8 +9,8 @@ reported, so a slow spell on a shared machine hits every method alike.
 The ratios that matter:
 
 * MAIL-TRADES / TRADES — the weights cost one softmax over logits TRADES already has; target
-  ≤ 1.03 (REFERENCE.md: the authors' MAIL-TRADES costs ≈ 1.5× their MAIL-AT because their
-  attack recomputes f(x) every step).
+  ≤ 1.03 (measured against the authors' code: their MAIL-TRADES costs ≈ 1.5× their MAIL-AT
+  because their attack recomputes f(x) every step).
 * MAIL-AT / AT — same idea for AT.
 * AT (PGD-10) / (11 × clean) — a K-step PGD step costs K + 1 forward/backward passes; target
   ≤ 1.10 (no hidden overhead in the attack loop).
