@@ -72,6 +72,7 @@ def entries(profile: str = "quick", seeds: Sequence[int] = (0, 1, 2)) -> list[En
     """
     from mailviz import analysis, nonuniform
     from mailviz.config import config_hash
+    from mailviz.experiments import MOONS_TOY, method_config
 
     seeds = [int(s) for s in seeds]
     if not seeds:
@@ -103,6 +104,8 @@ def entries(profile: str = "quick", seeds: Sequence[int] = (0, 1, 2)) -> list[En
         tasks = {"zeng", "strong"} if m.headline else {"zeng"}
         for s in seeds:
             add(m.config(profile, seed=s), f"{m.name}, seed {s}", tasks, (m.family, m.alpha_train))
+    for s in seeds:  # the 2-D toy of lessons 01 and 03 (quick settings at every profile)
+        add(method_config("clean", "quick", seed=s, **MOONS_TOY), f"moons MLP, seed {s}", set())
     return [Entry(v["config"], v["label"], frozenset(v["tasks"]), v["zeng"])
             for v in found.values()]  # fmt: skip
 
@@ -131,6 +134,10 @@ def run_entry(entry: Entry) -> dict[str, Any]:
     start = time.perf_counter()
     run = train(cfg, progress=False)
     trained_s = time.perf_counter() - start
+    if not entry.tasks:
+        return dict(label=entry.label, method=cfg.method, seed=int(cfg.seed),
+                    from_cache=bool(run.from_cache), train_s=trained_s, eval_s=0.0,
+                    pid=os.getpid())  # fmt: skip
     test = load_dataset(cfg.dataset, "test")
     profile = cfg.profile
     if "mail" in entry.tasks:

@@ -17,7 +17,7 @@ from typing import Any
 
 from mailviz.config import ConfigError, ExperimentConfig, get_profile
 
-__all__ = ["BURN_IN_FRACTION", "method_config", "train_method"]
+__all__ = ["BURN_IN_FRACTION", "MOONS_TOY", "method_config", "train_method"]
 
 #: Share of the epochs a reweighting method spends as its base method (paper: 75/120, 60/120).
 BURN_IN_FRACTION: dict[str, float] = {
@@ -26,6 +26,11 @@ BURN_IN_FRACTION: dict[str, float] = {
     "mail_mart": 75 / 120,
     "gairat": 60 / 120,
 }
+
+#: The 2-D toy of lessons 01 and 03: clean training of a small MLP on the two moons, at the
+#: quick settings whatever the profile (``train_method("clean", "quick", **MOONS_TOY)``).
+MOONS_TOY: dict[str, Any] = dict(dataset="moons", model="mlp", eps=0.08, step_size=0.02,
+                                 epochs=60, milestones=(50,))  # fmt: skip
 
 #: Per-profile method settings that differ from the objective's defaults.
 _PROFILE_PARAMS: dict[str, dict[str, dict[str, Any]]] = {
