@@ -669,8 +669,6 @@ def train(
             "mailviz.config.get_profile('quick', method=...)"
         )
     config = config.validate()
-    if config.nesterov and config.momentum == 0:
-        raise ConfigError("nesterov=True needs momentum > 0 — set momentum=0.9 or nesterov=false")
     set_threads(config.threads)
     base_device = resolve_device(config.device)
     ctx = init_from_env(base_device.type)
