@@ -168,7 +168,8 @@ class _Guard:
         if nonfinite is None:
             nonfinite = (~torch.isfinite(logits.detach())).any()
         flag = nonfinite.to(self.pending)
-        x_low, x_high, x_bad, y_low, y_high, l_bad = torch.cat([self.pending, flag.view(1)]).tolist()
+        stats = torch.cat([self.pending, flag.view(1)]).tolist()
+        x_low, x_high, x_bad, y_low, y_high, l_bad = stats
         self.pending = None
         if x_bad:
             raise ValueError(
@@ -184,7 +185,7 @@ class _Guard:
         if message is not None:
             raise ValueError(message)
         if l_bad:
-            raise ValueError(checks.logits_message("the model's logits"))
+            raise checks.NonFiniteLogitsError(checks.logits_message("the model's logits"))
 
 
 def _check_int(value: object, name: str, minimum: int, hint: str) -> int:

@@ -1,4 +1,4 @@
-"""The switch for per-call tensor-content checks (NaN / inf values, label ranges), and their helpers.
+"""The switch for per-call tensor-content checks (NaN / inf values, label ranges) and helpers.
 
 The public entry points of :mod:`mailviz.attacks`, :mod:`mailviz.margins`, :mod:`mailviz.weights`,
 :mod:`mailviz.objectives` and :mod:`mailviz.evaluate` refuse non-finite inputs, labels outside
@@ -28,9 +28,21 @@ from collections.abc import Iterator
 import torch
 from torch import Tensor
 
-__all__ = ["enabled", "skip_host_syncs", "stats_dtype", "upcast", "check_labels", "check_logits"]
+__all__ = [
+    "NonFiniteLogitsError",
+    "enabled",
+    "skip_host_syncs",
+    "stats_dtype",
+    "upcast",
+    "check_labels",
+    "check_logits",
+]
 
 _enabled = True
+
+
+class NonFiniteLogitsError(ValueError):
+    """A model returned NaN / inf logits (diverged weights or a non-finite input)."""
 
 
 def enabled() -> bool:
@@ -133,4 +145,4 @@ def check_logits(logits: Tensor, y: Tensor, what: str = "logits") -> None:
     if message is not None:
         raise ValueError(message)
     if stats[2]:
-        raise ValueError(logits_message(what))
+        raise NonFiniteLogitsError(logits_message(what))

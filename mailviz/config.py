@@ -177,7 +177,9 @@ class ExperimentConfig:
         _check_name("model", self.model, models.MODELS)
         _check_name("method", self.method, objectives.METHODS)
         if not (0 < self.eps <= 1):
-            raise ConfigError(f"eps must be in (0, 1] (pixel scale), got {self.eps} — e.g. eps=8/255")
+            raise ConfigError(
+                f"eps must be in (0, 1] (pixel scale), got {self.eps} — e.g. eps=8/255"
+            )
         if not 0 < self.step_size < math.inf:
             raise ConfigError(
                 f"step_size must be > 0 and finite, got {self.step_size} — e.g. step_size=eps/4"
@@ -196,7 +198,9 @@ class ExperimentConfig:
         if not 0 < self.lr < math.inf:
             raise ConfigError(f"lr must be > 0 and finite, got {self.lr} — e.g. lr=0.05")
         if not (0 <= self.momentum < 1):
-            raise ConfigError(f"momentum must be in [0, 1), got {self.momentum} — e.g. momentum=0.9")
+            raise ConfigError(
+                f"momentum must be in [0, 1), got {self.momentum} — e.g. momentum=0.9"
+            )
         if not 0 <= self.weight_decay < math.inf:
             raise ConfigError(
                 f"weight_decay must be >= 0 and finite, got {self.weight_decay} — e.g. "

@@ -103,7 +103,7 @@ def test_cache_hit_does_not_train(tmp_path: Path, monkeypatch, capsys) -> None:
         raise AssertionError("a cached run must not build an objective")
 
     monkeypatch.setattr(train_mod.objectives, "build_objective", no_training)
-    second = train(cfg.replace(threads=2, profile="other"), cache_dir=tmp_path, progress=True)
+    second = train(cfg.replace(device="cpu", profile="other"), cache_dir=tmp_path, progress=True)
     assert second.from_cache and second.path == first.path
     assert "loaded cached model" in capsys.readouterr().out
     assert_same_weights(first.model, second.model)
