@@ -1051,14 +1051,21 @@ def load_results(
     csv_path, meta_path = folder / f"{stem}.csv", folder / f"{stem}.json"
     if not (csv_path.is_file() and meta_path.is_file()):
         return None
-    meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    dtypes: dict[str, str] = meta["dtypes"]
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        dtypes: dict[str, str] = meta["dtypes"]
+        columns, n_rows = list(meta["columns"]), int(meta["rows"])
+    except (ValueError, UnicodeDecodeError, KeyError, TypeError) as err:
+        raise ValueError(
+            f"{meta_path} is not a results metadata file ({type(err).__name__}: {err}); delete "
+            f"it and {csv_path.name} to recompute"
+        ) from None
     numeric_prefixes = ("int", "uint", "float", "bool")
     text_cols = {c: t for c, t in dtypes.items() if not t.startswith(numeric_prefixes)}
     # pandas ≥ 3 parses floats round-trip by default (and deprecates the option)
     exact = {} if int(pd.__version__.split(".")[0]) >= 3 else {"float_precision": "round_trip"}
     frame = pd.read_csv(csv_path, dtype=text_cols, **exact)
-    if list(frame.columns) != meta["columns"] or len(frame) != meta["rows"]:
+    if list(frame.columns) != columns or len(frame) != n_rows:
         raise ValueError(
             f"{csv_path} does not match its metadata {meta_path.name} — delete both to recompute"
         )

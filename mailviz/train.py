@@ -468,6 +468,17 @@ def load_trained(
     )
 
 
+def _read_config_json(path: Path) -> Any:
+    """``json.loads`` of a run's config.json; a damaged file is one line naming it."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as err:
+        raise CheckpointError(
+            f"{path} is not valid JSON ({err}); it was damaged — delete the run folder "
+            f"{path.parent} and retrain"
+        ) from None
+
+
 def load_model_file(
     path: str | os.PathLike[str], *, device: str | torch.device | None = None
 ) -> TrainedModel:
@@ -497,7 +508,7 @@ def load_model_file(
     payload = load_checkpoint(file)
     cfg_dict = payload.get("config")
     if cfg_dict is None and (folder / "config.json").exists():
-        cfg_dict = json.loads((folder / "config.json").read_text())
+        cfg_dict = _read_config_json(folder / "config.json")
     if not isinstance(cfg_dict, dict):
         raise CheckpointError(
             f"{file} carries no config and there is no config.json beside it; cannot rebuild "
