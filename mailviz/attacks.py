@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -593,7 +594,8 @@ def pgd(
     _check_int(steps, "steps", 1, "pass steps=10 for PGD-10")
     _check_choice(loss, "loss", LOSSES)
     _check_common(x, start, restarts, record, return_result, generator, init)
-    if not isinstance(confidence, (int, float)) or isinstance(confidence, bool) or confidence < 0:
+    if (not isinstance(confidence, (int, float)) or isinstance(confidence, bool)
+            or not 0 <= confidence < math.inf):  # fmt: skip
         raise ValueError(f"confidence must be a float ≥ 0, got {confidence!r} (MAIL's CW uses 50)")
     if loss == "kl" and start == "none" and init is None:
         raise ValueError("the KL loss has zero gradient at x′ = x; use start='normal' (TRADES)")
@@ -785,7 +787,8 @@ def lm_pgd(
         raise ValueError(f"momentum must be a float in [0, 1), got {momentum!r} (paper: 0.8)")
     if not 0.0 <= momentum < 1.0:
         raise ValueError(f"momentum must be in [0, 1), got {momentum!r} (paper: 0.8)")
-    if not isinstance(confidence, (int, float)) or isinstance(confidence, bool) or confidence < 0:
+    if (not isinstance(confidence, (int, float)) or isinstance(confidence, bool)
+            or not 0 <= confidence < math.inf):  # fmt: skip
         raise ValueError(f"confidence must be a float ≥ 0, got {confidence!r} (MAIL's CW uses 50)")
     if loss == "kl" and start == "none" and init is None:
         raise ValueError("the KL loss has zero gradient at x′ = x; use start='normal' (TRADES)")

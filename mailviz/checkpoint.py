@@ -139,10 +139,13 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[IO[Any]], None],
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp_name, target)
-    except BaseException:
+    except BaseException as err:
         # BaseException: a KeyboardInterrupt mid-write must not leave the temp file behind either.
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)
+        if isinstance(err, OSError) and err.filename is None and err.errno is not None:
+            # "No space left on device" from a flush or fsync names no file: name the target
+            raise OSError(err.errno, err.strerror or str(err), str(target)) from err
         raise
     _fsync_dir(target.parent)
     return target

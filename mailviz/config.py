@@ -228,13 +228,17 @@ class ExperimentConfig:
             )
         if any(m < 1 or m > self.epochs for m in self.milestones):
             raise ConfigError(
-                f"milestones must lie in [1, epochs={self.epochs}], got {list(self.milestones)}"
+                f"milestones must lie in [1, epochs={self.epochs}], got {list(self.milestones)} "
+                f"— e.g. milestones={max(1, self.epochs * 3 // 4)} or milestones=() for none"
             )
         if not (0 <= self.burn_in <= self.epochs):
-            raise ConfigError(f"burn_in must be in [0, epochs={self.epochs}], got {self.burn_in}")
+            raise ConfigError(
+                f"burn_in must be in [0, epochs={self.epochs}], got {self.burn_in} — e.g. burn_in=0"
+            )
         if not (0 <= self.eps_warmup < self.epochs):
             raise ConfigError(
-                f"eps_warmup must be in [0, epochs={self.epochs}), got {self.eps_warmup}"
+                f"eps_warmup must be in [0, epochs={self.epochs}), got {self.eps_warmup} — e.g. "
+                "eps_warmup=0"
             )
         for name in ("train_subset", "eval_subset"):
             v = getattr(self, name)

@@ -116,14 +116,14 @@ def run_notebooks(
 
     if profile not in PROFILES:
         raise ConfigError(f"unknown profile {profile!r}; valid: {', '.join(PROFILES)}")
-    import papermill
-
     notebooks = _select(list_notebooks(notebooks_dir), only)
     if not notebooks:
         raise ValueError("no notebooks found; expected notebooks/NN_slug.ipynb files")
     _check_parameters(notebooks, dict(parameters or {}))
     out = Path(out_dir) if out_dir is not None else build_root() / "notebooks"
     out.mkdir(parents=True, exist_ok=True)
+    import papermill
+
     bin_dir = str(Path(sys.executable).parent)
     if not os.environ.get("PATH", "").startswith(bin_dir):
         os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
