@@ -289,6 +289,7 @@ def test_torchrun_two_processes_gloo(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.count("run directory:") == 1  # rank 0 reports
     (folder,) = cache.iterdir()
+    assert (folder / ".lock").is_file()  # rank 0 held the run lock a single process takes
     run = load_model_file(folder)
     assert run.world_size == 2 and len(run.history) == 3
     test = load_dataset("digits", "test")
@@ -335,3 +336,148 @@ def test_second_process_waits_for_the_lock_then_loads_from_cache(tmp_path: Path,
     assert "waiting for another process" in capsys.readouterr().out
     assert not run.from_cache
     assert train(cfg, cache_dir=tmp_path, progress=False).from_cache
+
+
+# --------------------------------------------------------------------------------------------
+# issue 14: nothing half-written, threads recorded, one lock
+
+
+def test_nan_loss_in_a_later_epoch_removes_the_run_folder(tmp_path: Path, monkeypatch) -> None:
+    from mailviz import objectives
+
+    real, calls = objectives.Objective.loss, []
+
+    def loss(self, *args, **kwargs):
+        out = real(self, *args, **kwargs)
+        calls.append(1)
+        if len(calls) == 3:  # epoch 2, step 1 (2 steps an epoch)
+            out.loss = out.loss * math.nan
+        return out
+
+    monkeypatch.setattr(objectives.Objective, "loss", loss)
+    with pytest.raises(train_mod.NonFiniteLossError) as info:
+        train(tiny(), cache_dir=tmp_path, progress=False)
+    assert "the loss is nan at epoch 2, step 1 of 2" in str(info.value)
+    assert "\n" not in str(info.value)
+    assert list(tmp_path.iterdir()) == []  # epoch 1's checkpoint went too: it diverges
+
+
+def test_nan_loss_is_caught_at_the_epoch_end_when_checks_are_skipped(
+    tmp_path: Path, monkeypatch
+) -> None:
+    from mailviz import checks, objectives
+
+    real = objectives.Objective.loss
+
+    def loss(self, *args, **kwargs):
+        out = real(self, *args, **kwargs)
+        out.loss = out.loss * math.nan
+        return out
+
+    monkeypatch.setattr(objectives.Objective, "loss", loss)
+    with checks.skip_host_syncs(), pytest.raises(train_mod.NonFiniteLossError) as info:
+        train(tiny(), cache_dir=tmp_path, progress=False)
+    assert "at epoch 1, a step not known (per-step checks were off)" in str(info.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_run_that_fails_before_its_first_checkpoint_leaves_no_folder(tmp_path: Path) -> None:
+    cfg = get_profile("smoke", dataset="cifar10", model="resnet18", augment=False)
+    with pytest.raises(FileNotFoundError):
+        train(cfg, cache_dir=tmp_path / "cache", data_root=tmp_path / "nodata", progress=False)
+    assert list((tmp_path / "cache").iterdir()) == []
+
+
+def test_checkpoint_precedes_history_and_temporaries_are_removed(
+    tmp_path: Path, monkeypatch
+) -> None:
+    cfg = tiny()
+    folder = run_dir(cfg, tmp_path)
+    folder.mkdir(parents=True)
+    stale = folder / ".checkpoint.pt.x1y2z3.tmp"  # left by a writer killed mid-write
+    stale.write_bytes(b"")
+    written: list[str] = []
+    real_atomic = train_mod.atomic_write
+    real_save = train_mod.save_checkpoint
+
+    def atomic(path, *args, **kwargs):
+        written.append(Path(path).name)
+        return real_atomic(path, *args, **kwargs)
+
+    def save(path, *args, **kwargs):
+        written.append(Path(path).name)
+        assert not stale.exists(), "the stale temporary must go before training starts"
+        return real_save(path, *args, **kwargs)
+
+    monkeypatch.setattr(train_mod, "atomic_write", atomic)
+    monkeypatch.setattr(train_mod, "save_checkpoint", save)
+    train(cfg, cache_dir=tmp_path, progress=False)
+    assert written == ["config.json", "checkpoint.pt", "history.csv", "checkpoint.pt",
+                       "history.csv", "model.pt"]
+    assert sorted(p.name for p in folder.iterdir()) == [".lock", "config.json", "history.csv",
+                                                         "model.pt"]
+
+
+def test_threads_are_recorded_and_keyed(tmp_path: Path) -> None:
+    cfg = tiny(epochs=1)
+    run = train(cfg, cache_dir=tmp_path, progress=False)
+    payload = load_checkpoint(run.path / "model.pt")
+    assert payload["threads"] == 1 and payload["device_type"] == "cpu"
+    assert run_dir(cfg.replace(threads=2), tmp_path) != run.path
+    assert run_dir(cfg.replace(threads=None), tmp_path) == run.path
+
+
+def test_resume_at_another_thread_count_is_refused(tmp_path: Path, monkeypatch) -> None:
+    """Acceptance: the checkpoint was written at 1 thread; threads=None resolving to 2 maps to
+    the same folder, and resuming there is refused with one line (nothing is changed)."""
+    cfg = tiny()
+    real_save = train_mod._save_progress
+
+    def crash(*args, **kwargs):
+        real_save(*args, **kwargs)
+        raise _Crash("stop after epoch 1")
+
+    monkeypatch.setattr(train_mod, "_save_progress", crash)
+    with pytest.raises(_Crash):
+        train(cfg, cache_dir=tmp_path, progress=False)
+    monkeypatch.setattr(train_mod, "_save_progress", real_save)
+    ckpt = run_dir(cfg, tmp_path) / "checkpoint.pt"
+    before = ckpt.read_bytes()
+    monkeypatch.setenv("MAILVIZ_THREADS", "2")
+    try:
+        with pytest.raises(CheckpointError) as info:
+            train(cfg.replace(threads=None), cache_dir=tmp_path, progress=False)
+    finally:
+        torch.set_num_threads(1)
+    msg = str(info.value)
+    assert "written with 1 CPU thread(s), this run has 2" in msg and "\n" not in msg
+    assert "--set threads=1" in msg and "--no-resume" in msg
+    assert ckpt.read_bytes() == before
+    monkeypatch.delenv("MAILVIZ_THREADS")
+    resumed = train(cfg, cache_dir=tmp_path, progress=False)  # at 1 thread: resumes
+    full = train(cfg, cache_dir=tmp_path / "full", progress=False)
+    assert_same_weights(full.model, resumed.model)
+
+
+def test_busy_lock_without_waiting_is_one_line(tmp_path: Path) -> None:
+    import threading
+
+    folder = tmp_path / "run"
+    ready, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with train_mod._run_lock(folder, enabled=True, progress=False):
+            ready.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        ready.wait(10)
+        with pytest.raises(train_mod.RunBusyError, match="another process is training run"):
+            with train_mod._run_lock(folder, enabled=True, progress=False, wait=False):
+                pass
+    finally:
+        release.set()
+        holder.join()
+    assert not folder.exists()  # the holder wrote nothing: its folder and lock are gone
