@@ -428,22 +428,21 @@ def _coerce(name: str, raw: str, current: Any, annotation: str) -> Any:
             return False
         raise ConfigError(f"{name} expects true/false, got {raw!r} — e.g. {name}=false")
     if "int" in annotation and "float" not in annotation:
-        try:
-            return _int_text(text)
-        except ValueError:
-            example = _INT_FIELDS.get(name, (False, "1"))[1]
-            raise ConfigError(
-                f"{name} expects an integer, got {raw!r} — e.g. {name}={example}"
-            ) from None
+        return _parsed(name, raw, _int_text, "an integer", _INT_FIELDS)
     if "float" in annotation:
-        try:
-            return _fraction(text)
-        except ValueError:
-            example = _FLOAT_FIELDS.get(name, (False, "0.1"))[1]
-            raise ConfigError(
-                f"{name} expects a number, got {raw!r} — e.g. {name}={example}"
-            ) from None
+        return _parsed(name, raw, _fraction, "a number", _FLOAT_FIELDS)
     return text
+
+
+def _parsed(
+    name: str, raw: str, parse: Any, kind: str, examples: dict[str, tuple[bool, str]]
+) -> Any:
+    """``parse(raw)``, or one ConfigError line naming the field and a good value."""
+    try:
+        return parse(raw.strip())
+    except ValueError:
+        example = examples.get(name, (False, "1"))[1]
+        raise ConfigError(f"{name} expects {kind}, got {raw!r} — e.g. {name}={example}") from None
 
 
 def _int_text(text: str) -> int:

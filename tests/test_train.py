@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -163,6 +164,20 @@ def test_resume_after_crash_is_bit_identical(tmp_path: Path, monkeypatch) -> Non
     assert not (folder / "checkpoint.pt").exists()
 
 
+def _crash_after_first_epoch(cfg, cache_dir: Path, **kwargs) -> None:
+    """Train ``cfg`` until its first checkpoint is written, then crash (the resume point stays)."""
+    real_save = train_mod._save_progress
+
+    def crash(*args, **kw):
+        real_save(*args, **kw)
+        raise _Crash("stop after epoch 1")
+
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(train_mod, "_save_progress", crash)
+        with pytest.raises(_Crash):
+            train(cfg, cache_dir=cache_dir, progress=False, **kwargs)
+
+
 def test_damaged_or_foreign_checkpoint_on_resume(tmp_path: Path, monkeypatch) -> None:
     cfg = tiny(epochs=2)
     folder = run_dir(cfg, tmp_path)
@@ -172,16 +187,7 @@ def test_damaged_or_foreign_checkpoint_on_resume(tmp_path: Path, monkeypatch) ->
         train(cfg, cache_dir=tmp_path, progress=False)
 
     # resume=False ignores (and overwrites) it; crash after epoch 1 to keep the checkpoint
-    real_save = train_mod._save_progress
-
-    def crash(*args, **kwargs):
-        real_save(*args, **kwargs)
-        raise _Crash("stop")
-
-    monkeypatch.setattr(train_mod, "_save_progress", crash)
-    with pytest.raises(_Crash):
-        train(cfg, cache_dir=tmp_path, resume=False, progress=False)
-    monkeypatch.setattr(train_mod, "_save_progress", real_save)
+    _crash_after_first_epoch(cfg, tmp_path, resume=False)
     assert load_checkpoint(folder / "checkpoint.pt")["epochs_done"] == 1
 
     other = cfg.replace(lr=0.01)
@@ -315,21 +321,25 @@ def test_augmented_training_is_deterministic(tmp_path: Path) -> None:
     assert not torch.equal(*first)  # the augmentation changed what the model saw
 
 
-def test_second_process_waits_for_the_lock_then_loads_from_cache(tmp_path: Path, capsys) -> None:
-    import threading
-
-    cfg = tiny(epochs=1)
-    folder = run_dir(cfg, tmp_path)
-    holder_ready, release = threading.Event(), threading.Event()
+def _hold_lock(folder: Path) -> tuple[threading.Thread, threading.Event]:
+    """Another holder of the run lock (a thread: flock locks conflict per open file)."""
+    ready, release = threading.Event(), threading.Event()
 
     def hold() -> None:
         with train_mod._run_lock(folder, enabled=True, progress=False):
-            holder_ready.set()
+            ready.set()
             release.wait(10)
 
-    t = threading.Thread(target=hold)
-    t.start()
-    holder_ready.wait(10)
+    holder = threading.Thread(target=hold)
+    holder.start()
+    ready.wait(10)
+    return holder, release
+
+
+def test_second_process_waits_for_the_lock_then_loads_from_cache(tmp_path: Path, capsys) -> None:
+    cfg = tiny(epochs=1)
+    folder = run_dir(cfg, tmp_path)
+    t, release = _hold_lock(folder)
     threading.Timer(0.5, release.set).start()
     run = train(cfg, cache_dir=tmp_path, progress=True)
     t.join()
@@ -431,16 +441,7 @@ def test_resume_at_another_thread_count_is_refused(tmp_path: Path, monkeypatch) 
     """Acceptance: the checkpoint was written at 1 thread; threads=None resolving to 2 maps to
     the same folder, and resuming there is refused with one line (nothing is changed)."""
     cfg = tiny()
-    real_save = train_mod._save_progress
-
-    def crash(*args, **kwargs):
-        real_save(*args, **kwargs)
-        raise _Crash("stop after epoch 1")
-
-    monkeypatch.setattr(train_mod, "_save_progress", crash)
-    with pytest.raises(_Crash):
-        train(cfg, cache_dir=tmp_path, progress=False)
-    monkeypatch.setattr(train_mod, "_save_progress", real_save)
+    _crash_after_first_epoch(cfg, tmp_path)
     ckpt = run_dir(cfg, tmp_path) / "checkpoint.pt"
     before = ckpt.read_bytes()
     monkeypatch.setenv("MAILVIZ_THREADS", "2")
@@ -460,20 +461,9 @@ def test_resume_at_another_thread_count_is_refused(tmp_path: Path, monkeypatch) 
 
 
 def test_busy_lock_without_waiting_is_one_line(tmp_path: Path) -> None:
-    import threading
-
     folder = tmp_path / "run"
-    ready, release = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        with train_mod._run_lock(folder, enabled=True, progress=False):
-            ready.set()
-            release.wait(10)
-
-    holder = threading.Thread(target=hold)
-    holder.start()
+    holder, release = _hold_lock(folder)
     try:
-        ready.wait(10)
         with pytest.raises(train_mod.RunBusyError, match="another process is training run"):
             with train_mod._run_lock(folder, enabled=True, progress=False, wait=False):
                 pass
