@@ -22,10 +22,12 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import pickle
 import re
 import tempfile
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -125,11 +127,14 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[IO[Any]], None],
     """Write a file atomically: ``write(fh)`` into a temp file in the same folder, fsync, rename.
 
     Readers see the old file or the complete new one, never a half-written file; a crash or
-    interrupt mid-write removes the temp file. Every file mailviz writes (checkpoints, run
-    configs, histories, results, figures) goes through here. Returns ``Path(path)``.
+    interrupt mid-write removes the temp file, and the temporaries of this target that a killed
+    writer left (older than a minute) are removed by the next write. Every file mailviz writes
+    (checkpoints, run configs, histories, results, figures, ``eval --out``, executed notebooks)
+    goes through here. Returns ``Path(path)``.
     """
     target = Path(os.fspath(path))
     target.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_temporaries(target)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         text = {} if binary else {"encoding": "utf-8", "newline": ""}
@@ -149,6 +154,20 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[IO[Any]], None],
         raise
     _fsync_dir(target.parent)
     return target
+
+
+#: A temporary file of a target older than this is left by a killed writer, not a live one.
+STALE_TEMPORARY_SECONDS = 60.0
+
+
+def _remove_stale_temporaries(target: Path) -> None:
+    """Delete ``.<name>.*.tmp`` files of ``target`` that a writer killed mid-write left behind
+    (older than :data:`STALE_TEMPORARY_SECONDS`, so a concurrent writer's file is spared)."""
+    now = time.time()
+    for stale in target.parent.glob(f".{glob.escape(target.name)}.*.tmp"):
+        with contextlib.suppress(OSError):
+            if now - stale.stat().st_mtime > STALE_TEMPORARY_SECONDS:
+                stale.unlink()
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -11,8 +11,11 @@ Examples::
     mailviz figures --profile mnist --only 05 -p SEED 1 --figures-dir build/figures-mnist
 
 Errors in what was asked (a bad ``--set``, an unknown method, a damaged checkpoint, a dataset
-that is not downloaded) print one line ``mailviz: error: ...`` to stderr and exit with status 2;
-set ``MAILVIZ_DEBUG=1`` to get the traceback instead.
+that is not downloaded, a full or read-only disk, a run that diverged, a notebook parameter no
+notebook declares) print one line ``mailviz: error: ...`` to stderr and exit with status 2;
+set ``MAILVIZ_DEBUG=1`` to get the traceback instead. Arguments are checked before any work
+starts (``eval --steps 0`` or ``--alphas-test inf`` never attack first), and a failed command
+leaves nothing cached or half-written.
 """
 
 from __future__ import annotations
