@@ -484,8 +484,10 @@ def apply_overrides(cfg: ExperimentConfig, assignments: list[str]) -> Experiment
     """Apply ``key=value`` strings (``--set`` on the CLI); ``params.X=v`` sets a method parameter.
 
     Example:
-        >>> apply_overrides(get_profile("quick"), ["eps=8/255", "params.beta=6"]).eps
-        0.03137254901960784
+        >>> cfg = apply_overrides(get_profile("quick", method="trades"),
+        ...                       ["eps=8/255", "params.beta_trades=6"])
+        >>> cfg.eps, cfg.params
+        (0.03137254901960784, {'beta_trades': 6})
     """
     annotations = {f.name: str(f.type) for f in fields(ExperimentConfig)}
     changes: dict[str, Any] = {}
