@@ -585,10 +585,15 @@ def set_threads(threads: int | None = None) -> int:
     core is busy, so the small profiles default to one thread. Returns the thread count in force.
     """
     if threads is None:
-        env = os.environ.get("MAILVIZ_THREADS")
-        threads = int(env) if env else None
+        env = os.environ.get("MAILVIZ_THREADS", "").strip()
+        try:
+            threads = int(env) if env else None
+        except ValueError:
+            raise ConfigError(
+                f"MAILVIZ_THREADS must be an integer >= 1, got {env!r} — e.g. MAILVIZ_THREADS=1"
+            ) from None
     if threads is not None:
-        if threads < 1:
-            raise ConfigError(f"threads must be >= 1, got {threads}")
+        if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+            raise ConfigError(f"threads must be >= 1, got {threads!r} — e.g. threads=1")
         torch.set_num_threads(threads)
     return torch.get_num_threads()

@@ -394,8 +394,10 @@ class AttackSettings:
     def __post_init__(self) -> None:
         if _is_number(self.eps) and not 0 < self.eps <= 1:
             raise ConfigError(f"eps must be in (0, 1] (pixel scale), got {self.eps} — e.g. 8/255")
-        if _is_number(self.step_size) and not self.step_size > 0:
-            raise ConfigError(f"step_size must be > 0, got {self.step_size} — e.g. eps/4")
+        if _is_number(self.step_size) and not 0 < self.step_size < math.inf:
+            raise ConfigError(
+                f"step_size must be > 0 and finite, got {self.step_size} — e.g. eps/4"
+            )
         if isinstance(self.steps, bool) or not isinstance(self.steps, int) or self.steps < 1:
             raise ConfigError(f"steps must be an integer >= 1, got {self.steps!r} — e.g. 10")
         if self.loss not in attacks.LOSSES:

@@ -440,6 +440,12 @@ API_CASES = [
         "eval_subset must be an integer or None", ConfigError),
     api("config-from-list", fn(lambda: ExperimentConfig.from_dict([("eps", 0.1)])),  # type: ignore
         "a config must be a dict of fields", ConfigError),
+    api("config-threads-environment", lambda sb, mp: (mp.setenv("MAILVIZ_THREADS", "two"),
+        train_mod.train(SMOKE.replace(threads=None), cache_dir=sb.root / "cache")),
+        "MAILVIZ_THREADS must be an integer >= 1, got 'two'", ConfigError),  # fmt: skip
+    api("objectives-step-size-inf", fn(lambda: objectives.AttackSettings(eps=0.1,
+        step_size=math.inf, steps=1, loss="ce")), "step_size must be > 0 and finite, got inf",
+        ConfigError),  # fmt: skip
     api("config-param-nan", fn(lambda: get_profile("smoke", method="mail_at",
         params={"beta": math.nan})), "mail_at: beta must be finite, got nan", ConfigError),
     # attacks: labels, NaN / inf inputs, NaN logits, mistyped arguments
