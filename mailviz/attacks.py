@@ -20,6 +20,10 @@ Conventions shared by all functions here:
   ``.grad`` fields are never touched, and the attacks work inside ``torch.no_grad()``.
 * The loss is summed over the batch, so the gradient of example ``i`` does not depend on the
   batch size (the sign step is scale-free anyway; the sum matters for the reported loss).
+* Bad content is one ``ValueError`` line, never a silently wrong ``x_adv``: ``x`` must be
+  finite and in [0, 1], labels in ``[0, classes)`` and the model's logits finite. These checks
+  cost one host sync per call, taken after the first forward (before the loss reads the labels),
+  and are skipped inside :func:`mailviz.checks.skip_host_syncs` (trusted inputs only).
 * Randomness (uniform / normal starts) comes from ``generator`` when given (it must live on
   ``x.device``), else from torch's global RNG.
 
@@ -34,6 +38,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -42,7 +47,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from mailviz.margins import logit_margin, probabilistic_margin
+from mailviz import checks
+from mailviz.margins import mm_unchecked, pm_unchecked
 
 __all__ = [
     "ATTACKS",
@@ -115,7 +121,8 @@ class AttackResult:
 
 
 def _check_inputs(model: object, x: object, y: object) -> Tensor:
-    """Validate ``model``, ``x``, ``y``; return ``y`` on ``x``'s device."""
+    """Validate the types and shapes of ``model``, ``x``, ``y`` (no host sync); return ``y`` as
+    int64 on ``x``'s device. Their *content* is checked by :class:`_Guard`."""
     if not callable(model):
         raise ValueError(f"model must be a callable nn.Module, got {type(model).__name__}")
     if not isinstance(x, Tensor) or not x.is_floating_point():
@@ -129,13 +136,57 @@ def _check_inputs(model: object, x: object, y: object) -> Tensor:
         raise ValueError(f"y must hold integer class labels (int64), got dtype {y.dtype}")
     if torch.is_inference_mode_enabled():
         raise ValueError("attacks need gradients: call them outside torch.inference_mode()")
-    low, high = torch.stack(torch.aminmax(x.detach())).tolist()  # one host sync, not two
-    if low < 0.0 or high > 1.0:
-        raise ValueError(
-            f"x must lie in [0, 1], got values in [{low:.3g}, {high:.3g}] — "
-            "put the normalisation inside the model"
-        )
     return y.to(device=x.device, dtype=torch.int64)
+
+
+class _Guard:
+    """The content checks of one attack call, resolved with **one** host sync.
+
+    At construction it queues (on the device, no sync) the range of ``x``, whether ``x`` holds
+    NaN / inf and the range of ``y``; :meth:`logits` adds whether the first forward's logits
+    are finite and reads everything at once, *before* the loss sees the labels (an out-of-range
+    label would otherwise reach torch's IndexError, or a device-side assert on CUDA). Does
+    nothing while :func:`mailviz.checks.skip_host_syncs` is active.
+    """
+
+    def __init__(self, x: Tensor, y: Tensor) -> None:
+        self.pending: Tensor | None = None
+        if checks.enabled():
+            xd = x.detach()
+            dt = checks.stats_dtype(x.device)
+            y_low, y_high = torch.aminmax(y)
+            x_low, x_high = torch.aminmax(xd)
+            self.pending = torch.stack(
+                [x_low.to(dt), x_high.to(dt), (~torch.isfinite(xd)).any().to(dt),
+                 y_low.to(dt), y_high.to(dt)]
+            )  # fmt: skip
+
+    def logits(self, logits: Tensor, nonfinite: Tensor | None = None) -> None:
+        """Check everything queued plus ``logits`` (the first forward; ``nonfinite``: a 0-d
+        flag computed by the caller instead); only the first call costs a sync."""
+        if self.pending is None:
+            return
+        if nonfinite is None:
+            nonfinite = (~torch.isfinite(logits.detach())).any()
+        flag = nonfinite.to(self.pending)
+        stats = torch.cat([self.pending, flag.view(1)]).tolist()
+        x_low, x_high, x_bad, y_low, y_high, l_bad = stats
+        self.pending = None
+        if x_bad:
+            raise ValueError(
+                "x holds NaN or inf values — images must be finite and in [0, 1]; check the "
+                "data pipeline (e.g. torch.isfinite(x).all())"
+            )
+        if x_low < 0.0 or x_high > 1.0:
+            raise ValueError(
+                f"x must lie in [0, 1], got values in [{x_low:.3g}, {x_high:.3g}] — "
+                "put the normalisation inside the model"
+            )
+        message = checks.label_message(y_low, y_high, int(logits.shape[-1]))
+        if message is not None:
+            raise ValueError(message)
+        if l_bad:
+            raise checks.NonFiniteLogitsError(checks.logits_message("the model's logits"))
 
 
 def _check_int(value: object, name: str, minimum: int, hint: str) -> int:
@@ -167,7 +218,11 @@ def _per_example(
     if isinstance(value, Tensor):
         t = value.detach().to(device=x.device, dtype=x.dtype)
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
-        t = torch.tensor(float(value), device=x.device, dtype=x.dtype)
+        # checked on the CPU before it moves: a Python number costs no device sync
+        t = torch.tensor(float(value), dtype=x.dtype)
+        if not bool(valid(t)):
+            raise ValueError(f"{name} must be {rule}, got {t.item():g} — {hint}")
+        t = t.to(x.device)
     else:
         raise ValueError(
             f"{name} must be a float or a tensor of shape [{batch}], got {type(value).__name__}"
@@ -264,7 +319,7 @@ def _kl(logits: Tensor, y: Tensor, ref: Tensor | None) -> Tensor:
 
 def _weighted_ce(logits: Tensor, y: Tensor, ref: Tensor | None) -> Tensor:
     assert ref is not None
-    weight = torch.exp(-ref * probabilistic_margin(logits, y))  # not detached (Zeng et al.)
+    weight = torch.exp(-ref * pm_unchecked(logits, y))  # not detached (Zeng et al.)
     return weight * F.cross_entropy(logits, y, reduction="none")
 
 
@@ -277,7 +332,7 @@ def _objective(
     if loss == "cw":
 
         def cw(logits: Tensor, y: Tensor, ref: Tensor | None) -> Tensor:
-            return (-logit_margin(logits, y)).clamp(max=confidence)
+            return (-mm_unchecked(logits, y)).clamp(max=confidence)
 
         return cw, None
     with torch.no_grad():
@@ -355,8 +410,11 @@ def _sign_ascent(
     return_result: bool,
     final_logits: bool,
     init: Tensor | None,
+    guard: _Guard | None = None,
 ) -> Tensor | AttackResult:
-    """``restarts`` runs of eq. 11 on ``objective``; the model must already be in eval mode."""
+    """``restarts`` runs of eq. 11 on ``objective``; the model must already be in eval mode.
+
+    ``guard`` sees the first forward's logits before the objective does (:class:`_Guard`)."""
     x = x.detach()
     low = (x - eps).clamp(min=0.0)  # project-then-clamp == one clamp to [low, high]
     high = (x + eps).clamp(max=1.0)
@@ -377,6 +435,8 @@ def _sign_ascent(
             with torch.enable_grad():
                 x_adv.requires_grad_(True)
                 logits = model(x_adv)
+                if guard is not None:
+                    guard.logits(logits)
                 (grad,) = torch.autograd.grad(objective(logits, y, ref).sum(), x_adv)
             x_adv = x_adv.detach()
             if kappa is not None:  # the forward for the gradient already predicts iterate t
@@ -437,11 +497,12 @@ def fgsm(
     """
     y = _check_inputs(model, x, y)
     eps_b = _eps(eps, x)
+    guard = _Guard(x, y)
     with _eval_mode(model):
         return _sign_ascent(
             model, x, y, eps_b, eps_b, 1, _cross_entropy, None,
             start="none", restarts=1, record=False, generator=None,
-            return_result=return_result, final_logits=True, init=None,
+            return_result=return_result, final_logits=True, init=None, guard=guard,
         )  # fmt: skip
 
 
@@ -533,16 +594,18 @@ def pgd(
     _check_int(steps, "steps", 1, "pass steps=10 for PGD-10")
     _check_choice(loss, "loss", LOSSES)
     _check_common(x, start, restarts, record, return_result, generator, init)
-    if not isinstance(confidence, (int, float)) or isinstance(confidence, bool) or confidence < 0:
+    if (not isinstance(confidence, (int, float)) or isinstance(confidence, bool)
+            or not 0 <= confidence < math.inf):  # fmt: skip
         raise ValueError(f"confidence must be a float ≥ 0, got {confidence!r} (MAIL's CW uses 50)")
     if loss == "kl" and start == "none" and init is None:
         raise ValueError("the KL loss has zero gradient at x′ = x; use start='normal' (TRADES)")
+    guard = _Guard(x, y)
     with _eval_mode(model):
         objective, ref = _objective(loss, float(confidence), model, x.detach())
         return _sign_ascent(
             model, x, y, eps_b, step_b, steps, objective, ref,
             start=start, restarts=restarts, record=record, generator=generator,
-            return_result=return_result, final_logits=final_logits, init=init,
+            return_result=return_result, final_logits=final_logits, init=init, guard=guard,
         )  # fmt: skip
 
 
@@ -617,6 +680,7 @@ def weighted_pgd(
     alpha_b = _per_example(
         alpha, "alpha", x, torch.isfinite, "finite", "Zeng et al. use alpha in {0, 1, 2, 3}"
     ).view(-1)
+    guard = _Guard(x, y)
     with _eval_mode(model):
         objective: Objective = _weighted_ce
         ref: Tensor | None = alpha_b
@@ -624,13 +688,13 @@ def weighted_pgd(
             _, ref = _objective("kl", 0.0, model, x.detach())  # p(x), once
 
             def objective(logits: Tensor, labels: Tensor, p_clean: Tensor | None) -> Tensor:
-                weight = torch.exp(-alpha_b * probabilistic_margin(logits, labels))
+                weight = torch.exp(-alpha_b * pm_unchecked(logits, labels))
                 return weight * _kl(logits, labels, p_clean)
 
         return _sign_ascent(
             model, x, y, eps_b, step_b, steps, objective, ref,
             start=start, restarts=restarts, record=record, generator=generator,
-            return_result=return_result, final_logits=final_logits, init=init,
+            return_result=return_result, final_logits=final_logits, init=init, guard=guard,
         )  # fmt: skip
 
 
@@ -723,7 +787,8 @@ def lm_pgd(
         raise ValueError(f"momentum must be a float in [0, 1), got {momentum!r} (paper: 0.8)")
     if not 0.0 <= momentum < 1.0:
         raise ValueError(f"momentum must be in [0, 1), got {momentum!r} (paper: 0.8)")
-    if not isinstance(confidence, (int, float)) or isinstance(confidence, bool) or confidence < 0:
+    if (not isinstance(confidence, (int, float)) or isinstance(confidence, bool)
+            or not 0 <= confidence < math.inf):  # fmt: skip
         raise ValueError(f"confidence must be a float ≥ 0, got {confidence!r} (MAIL's CW uses 50)")
     if loss == "kl" and start == "none" and init is None:
         raise ValueError("the KL loss has zero gradient at x′ = x; use start='normal' (TRADES)")
@@ -743,6 +808,7 @@ def lm_pgd(
     if bool((a_min > a_max).any()):
         raise ValueError("step_min must not exceed step_max (paper: 4/255 and 6/255)")
 
+    guard = _Guard(x, y)
     x = x.detach()
     batch, n = x.shape[0], n_candidates
     with _eval_mode(model):
@@ -767,6 +833,7 @@ def lm_pgd(
             look = look.detach().requires_grad_(True)
             with torch.enable_grad():
                 logits = model(look)
+                guard.logits(logits)
                 (grad,) = torch.autograd.grad(objective(logits, y, ref).sum(), look)
             if t == 0 and path is not None and path_pred is not None:
                 path[0] = x_adv  # at t = 0 the look-ahead point is the start itself
@@ -812,6 +879,17 @@ def _single_eps(eps: float | Tensor, x: Tensor) -> float:
             "autoattack once per group"
         )
     return float(eps_b[0].item())
+
+
+def _guarded_classes(model: Callable[[Tensor], Tensor], x: Tensor, y: Tensor, batch: int) -> int:
+    """The number of classes; with checks on, also validates x, y and the logits of every
+    example (clean forwards in chunks of ``batch``, one host sync) before AutoAttack runs."""
+    if not checks.enabled():
+        return int(model(x[:1]).shape[1])
+    guard = _Guard(x, y)
+    chunks = [model(x[i : i + batch]) for i in range(0, x.shape[0], batch)]
+    guard.logits(chunks[0], torch.stack([(~torch.isfinite(c)).any() for c in chunks]).any())
+    return int(chunks[0].shape[1])
 
 
 @contextlib.contextmanager
@@ -922,7 +1000,7 @@ def autoattack(
         torch.random.fork_rng(devices=devices),
     ):
         with torch.no_grad():
-            classes = int(model(x[:1]).shape[1])
+            classes = int(_guarded_classes(model, x, y, batch_size))
         targets_max = classes - 1
         if version == "standard" and classes >= 4:
             aa = AutoAttack(model, device=x.device, eps=eps_value, norm="Linf", seed=seed)

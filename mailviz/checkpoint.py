@@ -22,10 +22,12 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import pickle
 import re
 import tempfile
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -37,6 +39,8 @@ from torch import nn
 __all__ = [
     "atomic_write",
     "CheckpointError",
+    "UnreadableCheckpoint",
+    "read_weights_only",
     "save_checkpoint",
     "load_checkpoint",
     "load_state_dict_checked",
@@ -123,11 +127,14 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[IO[Any]], None],
     """Write a file atomically: ``write(fh)`` into a temp file in the same folder, fsync, rename.
 
     Readers see the old file or the complete new one, never a half-written file; a crash or
-    interrupt mid-write removes the temp file. Every file mailviz writes (checkpoints, run
-    configs, histories, results, figures) goes through here. Returns ``Path(path)``.
+    interrupt mid-write removes the temp file, and the temporaries of this target that a killed
+    writer left (older than a minute) are removed by the next write. Every file mailviz writes
+    (checkpoints, run configs, histories, results, figures, ``eval --out``, executed notebooks)
+    goes through here. Returns ``Path(path)``.
     """
     target = Path(os.fspath(path))
     target.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_temporaries(target)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         text = {} if binary else {"encoding": "utf-8", "newline": ""}
@@ -137,13 +144,30 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[IO[Any]], None],
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp_name, target)
-    except BaseException:
+    except BaseException as err:
         # BaseException: a KeyboardInterrupt mid-write must not leave the temp file behind either.
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)
+        if isinstance(err, OSError) and err.filename is None and err.errno is not None:
+            # "No space left on device" from a flush or fsync names no file: name the target
+            raise OSError(err.errno, err.strerror or str(err), str(target)) from err
         raise
     _fsync_dir(target.parent)
     return target
+
+
+#: A temporary file of a target older than this is left by a killed writer, not a live one.
+STALE_TEMPORARY_SECONDS = 60.0
+
+
+def _remove_stale_temporaries(target: Path) -> None:
+    """Delete ``.<name>.*.tmp`` files of ``target`` that a writer killed mid-write left behind
+    (older than :data:`STALE_TEMPORARY_SECONDS`, so a concurrent writer's file is spared)."""
+    now = time.time()
+    for stale in target.parent.glob(f".{glob.escape(target.name)}.*.tmp"):
+        with contextlib.suppress(OSError):
+            if now - stale.stat().st_mtime > STALE_TEMPORARY_SECONDS:
+                stale.unlink()
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -176,6 +200,66 @@ def _unsafe_global(message: str) -> str | None:
             if rest:
                 return rest[0]
     return None
+
+
+class UnreadableCheckpoint(CheckpointError):
+    """:func:`read_weights_only` could not read a file.
+
+    Attributes:
+        path: the file.
+        reason: why, in a few words (``"an HTML page, as a failed download leaves"``, the first
+            line of torch's error, ...).
+        unsafe: the ``module.name`` of a Python object the weights-only unpickler refused (the
+            file holds code, which was not run), else ``None``.
+    """
+
+    def __init__(self, path: Path, reason: str, unsafe: str | None = None) -> None:
+        self.path, self.reason, self.unsafe = path, reason, unsafe
+        what = f"arbitrary Python objects ({unsafe})" if unsafe else reason
+        super().__init__(f"{path} cannot be read as a weights-only torch checkpoint: {what}")
+
+
+def read_weights_only(
+    path: str | os.PathLike[str], map_location: str | torch.device | None = "cpu"
+) -> Any:
+    """``torch.load(path, weights_only=True)``: mailviz's one loader for ``.pt`` files.
+
+    The unpickler only rebuilds tensors and plain containers, so a file that holds code (a
+    crafted ``__reduce__``, a pickled class) is refused and **nothing in it runs** — whatever
+    the environment says: ``weights_only=True`` is passed explicitly, which
+    ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD`` cannot override. Every failure is one
+    :class:`UnreadableCheckpoint` carrying the reason (truncated data, an HTML page saved in
+    place of a download, a plain pickle, refused objects); callers add the fix.
+
+    Example:
+        >>> import tempfile
+        >>> p = Path(tempfile.mkdtemp()) / "w.pt"
+        >>> _ = save_checkpoint(p, {"w": torch.ones(1)})
+        >>> read_weights_only(p)["w"]
+        tensor([1.])
+    """
+    file = Path(os.fspath(path))
+    try:
+        return torch.load(file, map_location=map_location, weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, KeyError, OSError, ValueError,
+            IndexError, TypeError, AttributeError) as err:  # fmt: skip
+        html = _looks_like_html(file)
+        name = None if html else _unsafe_global(str(err))
+        if html:
+            reason = "an HTML page, as a failed download leaves"
+        elif isinstance(err, pickle.UnpicklingError):
+            reason = f"a plain pickle or damaged data: {_first_line(err, 80)}"
+        else:
+            reason = _first_line(err, 80) or type(err).__name__
+        raise UnreadableCheckpoint(file, reason, name) from None
+
+
+def _looks_like_html(file: Path) -> bool:
+    try:
+        with file.open("rb") as fh:
+            return fh.read(64).lstrip().startswith(b"<")
+    except OSError:
+        return False
 
 
 def load_checkpoint(
@@ -214,23 +298,16 @@ def load_checkpoint(
             "(e.g. model.pt or checkpoint.pt)"
         )
     try:
-        payload = torch.load(file, map_location=map_location, weights_only=True)
-    except pickle.UnpicklingError as err:
-        name = _unsafe_global(str(err))
-        if name is not None:
+        payload = read_weights_only(file, map_location)
+    except UnreadableCheckpoint as err:
+        if err.unsafe is not None:
             raise CheckpointError(
-                f"{file} contains arbitrary Python objects ({name}); mailviz only loads "
+                f"{file} contains arbitrary Python objects ({err.unsafe}); mailviz only loads "
                 "weights_only checkpoints — nothing in it was executed; retrain or re-save it "
                 "with mailviz.checkpoint.save_checkpoint"
             ) from None
         raise CheckpointError(
-            f"{file} is truncated or not a torch checkpoint (a plain pickle or damaged data: "
-            f"{_first_line(err, 80)}); delete it and retrain / resume"
-        ) from None
-    except (RuntimeError, EOFError, KeyError, OSError, ValueError, IndexError, TypeError) as err:
-        reason = _first_line(err, 80) or type(err).__name__
-        raise CheckpointError(
-            f"{file} is truncated or not a torch checkpoint ({reason}); delete it and "
+            f"{file} is truncated or not a torch checkpoint ({err.reason}); delete it and "
             "retrain / resume"
         ) from None
     if not isinstance(payload, dict):

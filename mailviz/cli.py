@@ -13,14 +13,19 @@ Examples::
     mailviz prepare --profile quick --workers 2   # train the lessons' models first
 
 Errors in what was asked (a bad ``--set``, an unknown method, a damaged checkpoint, a dataset
-that is not downloaded) print one line ``mailviz: error: ...`` to stderr and exit with status 2;
-set ``MAILVIZ_DEBUG=1`` to get the traceback instead.
+that is not downloaded, a full or read-only disk, a run that diverged, a notebook parameter no
+notebook declares) print one line ``mailviz: error: ...`` to stderr and exit with status 2;
+set ``MAILVIZ_DEBUG=1`` to get the traceback instead. Arguments are checked before any work
+starts (``eval --steps 0`` or ``--alphas-test inf`` never attack first), and a failed command
+leaves nothing cached or half-written.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import json
+import math
 import os
 import sys
 from collections.abc import Sequence
@@ -34,6 +39,10 @@ _EXIT_USAGE = 2
 
 class _UsageError(Exception):
     """Raised by the parser instead of printing usage + exiting (so errors stay one line)."""
+
+
+class _NotebookFailed(RuntimeError):
+    """A notebook cell raised under ``mailviz figures`` (one line: notebook, cell, error)."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -63,24 +72,87 @@ def _epilog() -> str:
 
 
 def _number(text: str) -> float:
-    """``0.5``, ``2`` or a fraction such as ``8/255``."""
-    if "/" in text:
-        num, den = text.split("/", 1)
-        return float(num) / float(den)
-    return float(text)
+    """``0.5``, ``2`` or a fraction such as ``8/255``; ValueError for anything else (``1/0``)."""
+    from mailviz.config import _fraction
+
+    return _fraction(text.strip())
 
 
 def _csv_floats(text: str) -> list[float]:
+    """Comma-separated finite numbers (``0.5,1,2``, ``8/255``); ``nan`` and ``inf`` refused."""
     try:
-        return [_number(v.strip()) for v in text.split(",") if v.strip()]
-    except (ValueError, ZeroDivisionError):
+        values = [_number(v) for v in text.split(",") if v.strip()]
+    except ValueError:
         raise argparse.ArgumentTypeError(
             f"expected comma-separated numbers such as 0.5,1,2 or 8/255, got {text!r}"
         ) from None
+    bad = [v for v in values if not math.isfinite(v)]
+    if bad:
+        raise argparse.ArgumentTypeError(
+            f"expected finite numbers such as 0.5,1,2, got {bad[0]} in {text!r}"
+        )
+    return values
+
+
+def _budgets(text: str) -> list[float]:
+    """``--eps``: comma-separated budgets in (0, 1] (pixel scale)."""
+    values = _csv_floats(text)
+    bad = [v for v in values if not 0 < v <= 1]
+    if bad or not values:
+        shown = bad[0] if bad else repr(text)
+        raise argparse.ArgumentTypeError(
+            f"budgets must be in (0, 1] (pixel scale), got {shown} — e.g. --eps 8/255 or 0.1,0.2"
+        )
+    return values
+
+
+def _int_at_least(minimum: int, example: str) -> Any:
+    """An argparse type: an integer >= ``minimum`` (``2.7``, ``0`` or ``ten`` refused)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text.strip())
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected an integer >= {minimum}, got {text!r} — e.g. {example}"
+            ) from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(
+                f"expected an integer >= {minimum}, got {value} — e.g. {example}"
+            )
+        return value
+
+    return parse
+
+
+def _step(text: str) -> float:
+    """``--step-size``: a finite number > 0 (fractions such as 2/255 allowed)."""
+    try:
+        value = _number(text)
+    except ValueError:
+        value = math.nan
+    if not 0 < value < math.inf:
+        raise argparse.ArgumentTypeError(
+            f"expected a finite number > 0, got {text!r} — e.g. --step-size 2/255"
+        )
+    return value
 
 
 def _csv_names(text: str) -> list[str]:
     return [v.strip() for v in text.split(",") if v.strip()]
+
+
+def _attack_specs(text: str) -> list[str]:
+    """``--attacks``: comma-separated specs, each checked against the grammar up front."""
+    from mailviz.evaluate import parse_attack
+
+    names = _csv_names(text)
+    try:
+        for name in names:
+            parse_attack(name)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+    return names
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -131,7 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="a run directory, its model.pt, or checkpoint.pt of an unfinished run",
     )
     e.add_argument(
-        "--attacks", type=_csv_names, default=["pgd20", "cw20"],
+        "--attacks", type=_attack_specs, default=["pgd20", "cw20"],
         help="comma-separated attacks (default: pgd20,cw20); nat is always included",
     )
     e.add_argument(
@@ -139,15 +211,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="alpha_test values for A_sa / A_tr (default: 0,0.5,1,1.5,2); empty string skips",
     )
     e.add_argument(
-        "--eps", type=_csv_floats, default=None,
+        "--eps", type=_budgets, default=None,
         help="budget(s), e.g. 8/255 or 0.1,0.2 (default: the training eps)",
     )
-    e.add_argument("--steps", type=int, default=20, help="PGD steps of the non-uniform report")
-    e.add_argument("--step-size", type=float, default=None, help="PGD/CW step (default 2.5·eps/K)")
-    e.add_argument("--restarts", type=int, default=1, help="random restarts of PGD/CW")
-    e.add_argument("--n", type=int, default=None, help="evaluate the first N test examples")
-    e.add_argument("--batch-size", type=int, default=500)
-    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--steps", type=_int_at_least(1, "--steps 20"), default=20,
+                   help="PGD steps of the non-uniform report")
+    e.add_argument("--step-size", type=_step, default=None,
+                   help="PGD/CW step (default 2.5·eps/K)")
+    e.add_argument("--restarts", type=_int_at_least(1, "--restarts 1"), default=1,
+                   help="random restarts of PGD/CW")
+    e.add_argument("--n", type=_int_at_least(1, "--n 500"), default=None,
+                   help="evaluate the first N test examples")
+    e.add_argument("--batch-size", type=_int_at_least(1, "--batch-size 500"), default=500)
+    e.add_argument("--seed", type=_int_at_least(0, "--seed 0"), default=0)
     e.add_argument("--device", default=None, help="auto, cpu, cuda, ... (default: the run's)")
     e.add_argument("--data-root", default=None, help="dataset root (default: data)")
     e.add_argument("--download", action="store_true", help="download the dataset if missing")
@@ -230,12 +306,29 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_writable(path: Path, what: str) -> None:
+    """Refuse up front a destination that cannot be written (a parent that is a file, a folder
+    without write permission), so no attack runs for results that cannot be saved."""
+    parent = path.parent if path.parent != Path("") else Path(".")
+    existing = parent
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if path.is_dir():
+        raise ValueError(f"{what} {path} is a folder; give a file name, e.g. {path}/results.csv")
+    if not existing.is_dir():
+        raise ValueError(f"{what} {path}: {existing} is a file, not a folder — choose another path")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ValueError(f"{what} {path}: no permission to write in {existing}")
+
+
 def _cmd_eval(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from mailviz import data, evaluate
     from mailviz.train import load_model_file
 
+    if args.out:
+        _check_writable(Path(args.out), "--out")
     run = load_model_file(args.checkpoint, device=args.device)
     cfg = run.config
     eps = args.eps if args.eps else [cfg.eps]
@@ -271,19 +364,23 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
 
 def _write_eval(out: Path, table: Any, report: Any) -> list[Path]:
-    out.parent.mkdir(parents=True, exist_ok=True)
+    """Write the tables atomically (:func:`mailviz.checkpoint.atomic_write`): a full disk or a
+    kill leaves the previous file or none, never a 0-byte or half-written one."""
+    from mailviz.checkpoint import atomic_write
+
     if out.suffix.lower() == ".json":
         blob = {
             "attacks": table.to_dict(orient="records"),
             "nonuniform": [] if report is None else report.to_dict(orient="records"),
         }
-        out.write_text(json.dumps(blob, indent=2, default=float) + "\n")
+        text = json.dumps(blob, indent=2, default=float) + "\n"
+        atomic_write(out, lambda fh: fh.write(text))
         return [out]
-    table.to_csv(out, index=False)
+    atomic_write(out, lambda fh: table.to_csv(fh, index=False))
     written = [out]
     if report is not None:
         other = out.with_name(f"{out.stem}_nonuniform{out.suffix or '.csv'}")
-        report.to_csv(other, index=False)
+        atomic_write(other, lambda fh: report.to_csv(fh, index=False))
         written.append(other)
     return written
 
@@ -316,9 +413,14 @@ def _cmd_figures(args: argparse.Namespace) -> int:
     parameters = notebook_parameters(args.parameter)
     if args.figures_dir is not None:
         os.environ["MAILVIZ_FIGURES"] = str(Path(args.figures_dir).resolve())
-    paths = run_notebooks(profile=args.profile, only=args.only, parameters=parameters,
-                          out_dir=args.out_dir, workers=args.workers,
-                          prepare=not args.no_prepare)  # fmt: skip
+    from mailviz.figures import NotebookFailed
+
+    try:
+        paths = run_notebooks(profile=args.profile, only=args.only, parameters=parameters,
+                              out_dir=args.out_dir, workers=args.workers,
+                              prepare=not args.no_prepare)  # fmt: skip
+    except NotebookFailed as err:
+        raise _NotebookFailed(str(err)) from None
     for p in paths:
         print(p)
     return 0
@@ -346,10 +448,27 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
 
 
 def _one_line(err: BaseException) -> str:
+    if isinstance(err, OSError) and err.strerror and err.filename is not None:
+        # "[Errno 28] No space left on device: 'x'" -> "cannot write x: No space left on device"
+        text = f"{err.filename}: {err.strerror}"
+        if err.filename2 is not None:
+            text = f"{err.filename} -> {err.filename2}: {err.strerror}"
+        hint = _OS_HINTS.get(err.errno or 0)
+        return f"{text}{' — ' + hint if hint else ''}"
     text = " ".join(str(err).split()) or type(err).__name__
     if isinstance(err, FileNotFoundError) and err.filename and str(err.filename) not in text:
         text = f"{text}: {err.filename}"
     return text
+
+
+_OS_HINTS = {
+    errno.ENOSPC: "free some disk space or choose another folder (--cache-dir / --out)",
+    errno.EACCES: "choose a folder you can write to",
+    errno.EROFS: "the file system is read-only: choose another folder",
+    errno.ENOTDIR: "a part of the path is a file, not a folder: choose another path",
+    errno.EEXIST: "a file is in the way: choose another path",
+    errno.EISDIR: "the path is a folder: give a file name",
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -362,6 +481,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     from mailviz.checkpoint import CheckpointError
     from mailviz.config import ConfigError
+    from mailviz.train import TrainingError
 
     debug = os.environ.get("MAILVIZ_DEBUG") == "1"
     try:
@@ -379,7 +499,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except _UsageError as err:
         print(f"mailviz: error: {_one_line(err)}", file=sys.stderr)
         return _EXIT_USAGE
-    except (ConfigError, CheckpointError, FileNotFoundError, ValueError) as err:
+    # Every failure a user can fix is one line: bad settings, damaged files, missing data,
+    # a diverged run, a full or read-only disk, a missing optional package, a failed notebook.
+    except (ConfigError, CheckpointError, ValueError, OSError, TrainingError, ImportError,
+            _NotebookFailed) as err:  # fmt: skip
         if debug:
             raise
         print(f"mailviz: error: {_one_line(err)}", file=sys.stderr)

@@ -44,7 +44,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from mailviz import attacks as attack_lib
-from mailviz import weights
+from mailviz import checks, weights
 from mailviz.checkpoint import atomic_write
 from mailviz.margins import logit_margin, probabilistic_margin
 
@@ -199,7 +199,7 @@ def _check_loss(loss: str) -> str:
 class _Collected:
     """Final logits of every example (CPU), labels and GAIRAT κ (when the attack gave it)."""
 
-    logits: Tensor  # [N, classes] float32
+    logits: Tensor  # [N, classes] float32 (float64 for a float64 model)
     labels: Tensor  # [N] int64
     kappa: Tensor | None  # [N] int64
 
@@ -292,7 +292,7 @@ def _collect(
             else:
                 with torch.no_grad():
                     logits = model(x if result is None else result)
-            logits_all.append(logits.detach().float().cpu())
+            logits_all.append(checks.upcast(logits.detach()).cpu())
             labels_all.append(y.detach().cpu())
             if kappa is None or kappa_all is None:
                 kappa_all = None
@@ -303,11 +303,16 @@ def _collect(
             module.training = flag
     if not logits_all:
         raise ValueError("the dataset is empty — nothing to evaluate")
-    return _Collected(
-        logits=torch.cat(logits_all),
+    dtype = torch.float64 if any(t.dtype == torch.float64 for t in logits_all) else torch.float32
+    collected = _Collected(
+        logits=torch.cat([t.to(dtype) for t in logits_all]),
         labels=torch.cat(labels_all).long(),
         kappa=None if kappa_all is None else torch.cat(kappa_all),
     )
+    # the clean pass (and a custom attack) never went through an attack's checks: an accuracy of
+    # NaN logits, or of labels the model cannot predict, would be silently wrong
+    checks.check_logits(collected.logits, collected.labels, "the model's logits")
+    return collected
 
 
 def _generator(device: torch.device, seed: int) -> torch.Generator:
@@ -443,11 +448,52 @@ def evaluate(
 # --------------------------------------------------------------------------------------------
 
 
+def _as_array(values: Any, name: str) -> np.ndarray:
+    """``values`` (tensor, array, Series, list) as a non-empty 1-D NumPy array."""
+    if isinstance(values, Tensor):
+        arr = values.detach().cpu()
+        arr = (arr.double() if arr.dtype in (torch.bfloat16, torch.float16) else arr).numpy()
+    else:
+        try:
+            arr = np.asarray(values)
+        except (ValueError, TypeError) as err:
+            raise ValueError(f"{name} must be a 1-D array [N], got {type(values).__name__} "
+                             f"({err})") from None  # fmt: skip
+    if arr.ndim != 1 or arr.size == 0:
+        raise ValueError(
+            f"{name} must be a non-empty 1-D array [N] (one entry per example), got shape "
+            f"{tuple(arr.shape)} — flatten it yourself if that is what you mean"
+        )
+    return arr
+
+
+def _as_bool(values: Any, name: str = "correct") -> np.ndarray:
+    """A 1-D boolean array, e.g. ``pred == y``; 0/1 integers and floats are refused."""
+    arr = _as_array(values, name)
+    if arr.dtype != np.bool_:
+        raise ValueError(
+            f"{name} must be a boolean 1-D array (True where the prediction is right), got dtype "
+            f"{arr.dtype} — e.g. {name} = logits.argmax(1) == y"
+        )
+    return arr
+
+
+def _as_real(values: Any, name: str) -> np.ndarray:
+    """A 1-D float64 array of finite real numbers (booleans and strings are refused)."""
+    arr = _as_array(values, name)
+    if arr.dtype == np.bool_ or not (np.issubdtype(arr.dtype, np.floating)
+                                     or np.issubdtype(arr.dtype, np.integer)):  # fmt: skip
+        raise ValueError(f"{name} must hold real numbers, got dtype {arr.dtype}")
+    arr = arr.astype(np.float64)
+    if checks.enabled() and not np.isfinite(arr).all():
+        raise ValueError(f"{name} must be finite; got NaN or inf — check the logits")
+    return arr
+
+
 def _as_tensor(values: Any, name: str) -> Tensor:
-    t = values.detach().cpu() if isinstance(values, Tensor) else torch.as_tensor(np.asarray(values))
-    if t.dim() != 1 or t.numel() == 0:
-        raise ValueError(f"{name} must be a non-empty 1-D array [N], got shape {tuple(t.shape)}")
-    return t
+    if name == "correct":
+        return torch.from_numpy(_as_bool(values, name))
+    return torch.from_numpy(_as_real(values, name))
 
 
 def nonuniform_accuracy(correct: Any, margins: Any, alpha: float) -> float:
@@ -461,10 +507,15 @@ def nonuniform_accuracy(correct: Any, margins: Any, alpha: float) -> float:
     correct examples) the result never exceeds the uniform accuracy.
 
     Args:
-        correct: ``[N]`` booleans (prediction at the evaluated input is correct).
-        margins: ``[N]`` margins at the same inputs
+        correct: ``[N]`` booleans (prediction at the evaluated input is correct); 0/1 numbers
+            are refused.
+        margins: ``[N]`` finite margins at the same inputs
             (PM, :func:`mailviz.margins.probabilistic_margin`).
         alpha: α_test, a finite float.
+
+    Raises:
+        ValueError: one line for a non-boolean or non-1-D ``correct``, non-finite or non-1-D
+            ``margins``, different lengths, or a non-finite α.
 
     Returns:
         The weighted accuracy in percent.
@@ -775,11 +826,8 @@ class _ChiSquareDRO:
     """
 
     def __init__(self, losses: Any) -> None:
-        arr = losses.detach().cpu().numpy() if isinstance(losses, Tensor) else np.asarray(losses)
-        l = np.asarray(arr, dtype=np.float64).ravel()
-        if l.size == 0:
-            raise ValueError("losses must be a non-empty 1-D array of per-example losses")
-        if not np.isfinite(l).all():
+        l = _as_real(losses, "losses")
+        if not checks.enabled() and not np.isfinite(l).all():  # the solver needs finite losses
             raise ValueError("losses must be finite; got NaN or inf — check the logits")
         self.losses = l
         n = l.size
@@ -839,8 +887,7 @@ class _ChiSquareDRO:
 def _check_correct(correct: Any, n: int) -> np.ndarray | None:
     if correct is None:
         return None
-    arr = correct.detach().cpu().numpy() if isinstance(correct, Tensor) else np.asarray(correct)
-    arr = arr.ravel().astype(np.float64)
+    arr = _as_bool(correct).astype(np.float64)
     if arr.size != n:
         raise ValueError(f"correct must have one entry per loss ({n}), got {arr.size}")
     return arr
@@ -860,9 +907,10 @@ def dro_chi2(losses: Any, rho: float, correct: Any = None) -> DROResult:
     ``100·Σ_i w_i·1[correct_i]`` (%).
 
     Args:
-        losses: ``[N]`` per-example adversarial losses (e.g. ``per_example(...)["loss"]``).
+        losses: ``[N]`` finite per-example adversarial losses (e.g.
+            ``per_example(...)["loss"]``); a 2-D array is refused, not flattened.
         rho: budget ``ρ ≥ 0`` (``math.inf`` allowed).
-        correct: optional ``[N]`` booleans for the weighted accuracy.
+        correct: optional ``[N]`` booleans for the weighted accuracy (0/1 numbers are refused).
 
     Returns:
         :class:`DROResult` ``(loss, accuracy, weights)``.
@@ -1003,14 +1051,21 @@ def load_results(
     csv_path, meta_path = folder / f"{stem}.csv", folder / f"{stem}.json"
     if not (csv_path.is_file() and meta_path.is_file()):
         return None
-    meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    dtypes: dict[str, str] = meta["dtypes"]
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        dtypes: dict[str, str] = meta["dtypes"]
+        columns, n_rows = list(meta["columns"]), int(meta["rows"])
+    except (ValueError, UnicodeDecodeError, KeyError, TypeError) as err:
+        raise ValueError(
+            f"{meta_path} is not a results metadata file ({type(err).__name__}: {err}); delete "
+            f"it and {csv_path.name} to recompute"
+        ) from None
     numeric_prefixes = ("int", "uint", "float", "bool")
     text_cols = {c: t for c, t in dtypes.items() if not t.startswith(numeric_prefixes)}
     # pandas ≥ 3 parses floats round-trip by default (and deprecates the option)
     exact = {} if int(pd.__version__.split(".")[0]) >= 3 else {"float_precision": "round_trip"}
     frame = pd.read_csv(csv_path, dtype=text_cols, **exact)
-    if list(frame.columns) != meta["columns"] or len(frame) != meta["rows"]:
+    if list(frame.columns) != columns or len(frame) != n_rows:
         raise ValueError(
             f"{csv_path} does not match its metadata {meta_path.name} — delete both to recompute"
         )

@@ -9,16 +9,25 @@ through :func:`mailviz.plots.save` into ``figures/<notebook>/``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from mailviz.checkpoint import atomic_write
 from mailviz.paths import build_root, project_root
 
-__all__ = ["list_notebooks", "notebook_parameters", "run_notebooks", "keep_outputs"]
+__all__ = ["list_notebooks", "notebook_parameters", "notebook_parameter_names", "run_notebooks",
+           "keep_outputs", "NotebookFailed"]
+
+
+class NotebookFailed(RuntimeError):
+    """A notebook cell raised while :func:`run_notebooks` executed it (the message names the
+    notebook, the cell and the error in one line)."""
 
 
 def list_notebooks(notebooks_dir: str | Path | None = None) -> list[Path]:
@@ -67,9 +76,39 @@ def notebook_parameters(path: str | Path) -> dict[str, Any]:
     raise ValueError(f"{path} has no cell tagged 'parameters' (papermill needs one)")
 
 
+def notebook_parameter_names(notebook: str | Path) -> list[str]:
+    """The names a notebook's ``parameters`` cell assigns, in order (what papermill can inject).
+
+    Example:
+        >>> "SEED" in notebook_parameter_names(list_notebooks()[0])
+        True
+    """
+    return list(notebook_parameters(notebook))
+
+
+def _check_parameters(notebooks: list[Path], parameters: dict[str, Any]) -> None:
+    """Refuse a parameter no chosen notebook declares (papermill would only warn and run the
+    notebook with its default — a typo such as SEDD would silently do nothing)."""
+    declared: dict[str, None] = {}
+    for nb in notebooks:
+        declared.update(dict.fromkeys(notebook_parameter_names(nb)))
+    unknown = [name for name in parameters if name not in declared]
+    if unknown:
+        valid = ", ".join(n for n in declared if n != "PROFILE") or "none"
+        raise ValueError(
+            f"unknown notebook parameter(s) {', '.join(unknown)}; the parameters cells of "
+            f"{', '.join(nb.stem for nb in notebooks)} declare: {valid} (PROFILE via --profile)"
+        )
+
+
 def _execute(nb: str, target: str, parameters: dict[str, Any], kernel_name: str,
              figures_root: str | None) -> float:  # fmt: skip
-    """Run one notebook with papermill (in a worker process); returns its wall time."""
+    """Run one notebook with papermill (in a worker process); returns its wall time.
+
+    papermill rewrites its output after every cell: it writes to a temporary file, which
+    replaces the executed copy atomically once complete (also after a failed cell, so the copy
+    shows the error). A failed cell becomes :class:`NotebookFailed` with one line.
+    """
     import papermill
 
     if figures_root is not None:
@@ -77,10 +116,42 @@ def _execute(nb: str, target: str, parameters: dict[str, Any], kernel_name: str,
     # kernels side by side: one OpenMP thread each unless the user chose otherwise
     os.environ.setdefault("OMP_NUM_THREADS", os.environ.get("MAILVIZ_THREADS", "1"))
     os.environ["MAILVIZ_NOTEBOOK"] = Path(nb).stem  # plots.save's default sub-folder
+    out = Path(target)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
     start = time.perf_counter()
-    papermill.execute_notebook(nb, target, parameters=parameters, kernel_name=kernel_name,
-                               cwd=str(project_root()), progress_bar=False)  # fmt: skip
+    try:
+        papermill.execute_notebook(nb, str(tmp), parameters=parameters, kernel_name=kernel_name,
+                                   cwd=str(project_root()), progress_bar=False)  # fmt: skip
+    except Exception as err:
+        if type(err).__name__ != "PapermillExecutionError":
+            raise
+        evalue = " ".join(str(getattr(err, "evalue", err)).split())
+        raise NotebookFailed(
+            f"{Path(nb).name} failed in cell [{getattr(err, 'exec_count', '?')}]: "
+            f"{getattr(err, 'ename', '')}: {evalue[:500]} — the executed copy {target} shows "
+            "the cell"
+        ) from None
+    finally:
+        _publish(tmp, out)
     return time.perf_counter() - start
+
+
+def _publish(tmp: Path, target: Path) -> None:
+    """Move papermill's output into place through the one atomic writer if it is a complete
+    notebook (valid JSON); drop it otherwise (nothing written yet, or cut mid-save)."""
+    import json
+
+    try:
+        data = tmp.read_bytes()
+        json.loads(data)
+    except (OSError, ValueError):
+        data = None
+    if data:
+        atomic_write(target, lambda fh: fh.write(data), binary=True)
+    with contextlib.suppress(FileNotFoundError):
+        tmp.unlink()
 
 
 def run_notebooks(
@@ -120,9 +191,10 @@ def run_notebooks(
             train nothing, or when the cache is known to be warm).
 
     Raises:
-        ValueError: ``only`` names no notebook, there are no notebooks, or a parameter is not
-            defined by any selected notebook.
-        RuntimeError: a notebook failed (the message names it and papermill's error).
+        ValueError: ``only`` names no notebook, there are no notebooks, or ``parameters``
+            names a parameter that no chosen notebook's ``parameters`` cell declares.
+        NotebookFailed: a notebook failed (one line per failed notebook: the cell and error;
+            the other notebooks still run and write their figures).
     """
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context
@@ -137,13 +209,9 @@ def run_notebooks(
     notebooks = _select(list_notebooks(notebooks_dir), only)
     if not notebooks:
         raise ValueError("no notebooks found; expected notebooks/NN_slug.ipynb files")
+    _check_parameters(notebooks, dict(parameters or {}))
     declared = {nb: notebook_parameters(nb) for nb in notebooks}
     extra = dict(parameters or {})
-    known = set().union(*declared.values())
-    unknown = sorted(set(extra) - known)
-    if unknown:
-        raise ValueError(f"unknown notebook parameter(s) {unknown}; the selected notebooks "
-                         f"define: {', '.join(sorted(known - {'PROFILE'}))}")  # fmt: skip
     common = {"SEED": 0, "REPLICATES": default_replicates(profile)}
     common.update({k: extra.pop(k) for k in list(extra) if k in common})
     out = Path(out_dir) if out_dir is not None else build_root() / "notebooks"
@@ -179,20 +247,19 @@ def run_notebooks(
         for nb, target, fut in futures:
             try:
                 seconds = fut.result()
-            except Exception as err:  # papermill's error names the failing cell
-                failures.append(f"{nb.name}: {' '.join(str(err).split())[:2000]}")
+            except NotebookFailed as err:
+                failures.append(str(err))
                 continue
             if verbose:
                 print(f"{nb.name}: {seconds:.1f} s -> {target}", flush=True)
             written.append(target)
     _write_claims_summary()
     if failures:
-        raise RuntimeError("notebook(s) failed — " + " | ".join(failures))
+        raise NotebookFailed(" | ".join(failures))
     return written
 
 
 def _write_claims_summary() -> None:
-    from mailviz.checkpoint import atomic_write
     from mailviz.claims import collect_markdown
     from mailviz.paths import figures_root
 

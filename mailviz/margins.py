@@ -15,12 +15,18 @@ Three ways to say how close an (adversarial) example is to the decision boundary
   the path the attack took (start, step size), which is MAIL's argument against it.
 
 All functions are pure functions of tensors so they can be tested and plotted without training.
+They never lower the precision they are given: float64 logits give float64 margins, float32 stay
+float32, half / bfloat16 are computed in float32 (:func:`mailviz.checks.upcast`). Labels outside
+``[0, classes)`` and NaN / inf logits are refused with one ``ValueError`` line (one host sync;
+see :mod:`mailviz.checks`).
 """
 
 from __future__ import annotations
 
 import torch
 from torch import Tensor
+
+from mailviz import checks
 
 __all__ = [
     "probabilistic_margin",
@@ -31,6 +37,11 @@ __all__ = [
 
 
 def _check_logits(logits: Tensor, y: Tensor) -> None:
+    """Types and shapes (free), then labels in range and finite logits (one host sync)."""
+    if not isinstance(logits, Tensor) or logits.is_complex() or logits.dtype == torch.bool:
+        got = logits.dtype if isinstance(logits, Tensor) else type(logits).__name__
+        raise ValueError(f"logits must be a real tensor [B, classes], got {got}")
+    checks.check_labels(y)
     if logits.dim() != 2:
         raise ValueError(f"logits must have shape [B, classes], got {tuple(logits.shape)}")
     if logits.shape[1] < 2:
@@ -39,6 +50,12 @@ def _check_logits(logits: Tensor, y: Tensor) -> None:
         raise ValueError(
             f"labels must have shape [{logits.shape[0]}] to match the logits, got {tuple(y.shape)}"
         )
+    if y.device != logits.device:
+        raise ValueError(
+            f"labels are on {y.device} but the logits on {logits.device} — move them together, "
+            "e.g. y.to(logits.device)"
+        )
+    checks.check_logits(logits, y)
 
 
 def _true_minus_best_other(scores: Tensor, y: Tensor) -> Tensor:
@@ -65,7 +82,7 @@ def probabilistic_margin(logits: Tensor, y: Tensor) -> Tensor:
         tensor([0.7616])
     """
     _check_logits(logits, y)
-    return _true_minus_best_other(torch.softmax(logits.float(), dim=1), y)
+    return pm_unchecked(logits, y)
 
 
 def logit_margin(logits: Tensor, y: Tensor) -> Tensor:
@@ -83,7 +100,18 @@ def logit_margin(logits: Tensor, y: Tensor) -> Tensor:
         tensor([-1.])
     """
     _check_logits(logits, y)
-    return _true_minus_best_other(logits.float(), y)
+    return mm_unchecked(logits, y)
+
+
+def pm_unchecked(logits: Tensor, y: Tensor) -> Tensor:
+    """:func:`probabilistic_margin` without any argument check, for callers that validated
+    ``logits`` and ``y`` already (the attack loop, the training objectives): no host sync."""
+    return _true_minus_best_other(torch.softmax(checks.upcast(logits), dim=1), y)
+
+
+def mm_unchecked(logits: Tensor, y: Tensor) -> Tensor:
+    """:func:`logit_margin` without any argument check (see :func:`pm_unchecked`)."""
+    return _true_minus_best_other(checks.upcast(logits), y)
 
 
 def least_pgd_steps(correct_before_step: Tensor) -> Tensor:

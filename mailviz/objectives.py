@@ -85,9 +85,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from mailviz import attacks, weights
+from mailviz import attacks, checks, weights
 from mailviz.config import ConfigError
-from mailviz.margins import logit_margin, probabilistic_margin
+from mailviz.margins import mm_unchecked, pm_unchecked
 
 if TYPE_CHECKING:
     from mailviz.config import ExperimentConfig
@@ -394,8 +394,10 @@ class AttackSettings:
     def __post_init__(self) -> None:
         if _is_number(self.eps) and not 0 < self.eps <= 1:
             raise ConfigError(f"eps must be in (0, 1] (pixel scale), got {self.eps} — e.g. 8/255")
-        if _is_number(self.step_size) and not self.step_size > 0:
-            raise ConfigError(f"step_size must be > 0, got {self.step_size} — e.g. eps/4")
+        if _is_number(self.step_size) and not 0 < self.step_size < math.inf:
+            raise ConfigError(
+                f"step_size must be > 0 and finite, got {self.step_size} — e.g. eps/4"
+            )
         if isinstance(self.steps, bool) or not isinstance(self.steps, int) or self.steps < 1:
             raise ConfigError(f"steps must be an integer >= 1, got {self.steps!r} — e.g. 10")
         if self.loss not in attacks.LOSSES:
@@ -460,7 +462,7 @@ def _true_prob(logits: Tensor, y: Tensor) -> Tensor:
 def _stats(logits: Tensor, y: Tensor, weight: Tensor | None, **extra: Tensor) -> dict[str, Tensor]:
     logits = logits.detach()
     stats = {
-        "margin": probabilistic_margin(logits, y),
+        "margin": pm_unchecked(logits, y),
         "weight": (
             torch.ones(y.shape[0], device=logits.device) if weight is None else weight.detach()
         ),
@@ -541,6 +543,7 @@ def friendly_pgd(
         (True, torch.Size([8]))
     """
     y = attacks._check_inputs(model, x, y)
+    guard = attacks._Guard(x, y)
     eps_b = attacks._eps(eps, x)
     step_b = attacks._positive(step_size, "step_size", x, "e.g. step_size=eps/4")
     attacks._check_int(steps, "steps", 1, "FAT uses steps=10")
@@ -566,6 +569,7 @@ def friendly_pgd(
             with torch.enable_grad():
                 x_adv.requires_grad_(True)
                 logits = model(x_adv)
+                guard.logits(logits)
                 (grad,) = torch.autograd.grad(objective(logits, y, ref).sum(), x_adv)
             x_adv = x_adv.detach()
             wrong = logits.detach().argmax(dim=1) != y
@@ -720,6 +724,7 @@ class Objective:
         """
         if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
             raise ValueError(f"epoch must be a 0-based integer >= 0, got {epoch!r}")
+        y = attacks._check_inputs(model, x, y)  # types and shapes; the attack checks content
         net = attack_model if attack_model is not None else _unwrap(model)
         if self._pending is not None:  # a previous perturbation was never removed
             self.after_step(net)
@@ -769,8 +774,10 @@ class Objective:
     def _loss_clean(
         self, model: nn.Module, net: nn.Module, x: Tensor, y: Tensor, epoch: int
     ) -> LossOutput:
+        guard = attacks._Guard(x, y)  # no attack here to check x, y and the logits
         model.train()
         logits = model(x)
+        guard.logits(logits)
         loss = F.cross_entropy(logits, y)
         return LossOutput(loss, _stats(logits, y, None))
 
@@ -791,12 +798,15 @@ class Objective:
         p = self.params
         logits_adv = logits_adv.detach()
         if p["margin"] == "pm":
-            margin = probabilistic_margin(logits_adv, y)
+            margin = pm_unchecked(logits_adv, y)
         else:
-            margin = logit_margin(logits_adv, y)
-        w = weights.pm_weights(
-            p["weight_fn"], margin, gamma=p["gamma"], beta=p["beta"], alpha=p["step_alpha"]
-        )
+            margin = mm_unchecked(logits_adv, y)
+        # the margin comes from the training forward: a NaN there makes the loss NaN, which the
+        # training loop reports, so no extra host sync for the weight function's input check
+        with checks.skip_host_syncs():
+            w = weights.pm_weights(
+                p["weight_fn"], margin, gamma=p["gamma"], beta=p["beta"], alpha=p["step_alpha"]
+            )
         return weights.normalize(w, p["normalize"])
 
     def _loss_mail_at(
@@ -900,7 +910,8 @@ class Objective:
         )
         assert isinstance(x_adv, Tensor)
         logits, ce = self._ce_on(model, x_adv, y)
-        s = weights.exp_kernel(probabilistic_margin(logits, y), alpha)  # not detached (Zeng)
+        with checks.skip_host_syncs():  # as in _mail_weights: a NaN shows in the loss
+            s = weights.exp_kernel(pm_unchecked(logits, y), alpha)  # not detached (Zeng)
         return LossOutput((s * ce).mean(), _stats(logits, y, s))
 
     def _loss_weighted_trades(
@@ -913,7 +924,8 @@ class Objective:
             generator=a.generator, final_logits=False,
         )
         ce_nat, kl, logits_adv = self._trades_forward(model, x, x_adv, y)
-        s = weights.exp_kernel(probabilistic_margin(logits_adv, y), alpha)  # not detached
+        with checks.skip_host_syncs():
+            s = weights.exp_kernel(pm_unchecked(logits_adv, y), alpha)  # not detached
         loss = ce_nat.mean() + self.params["beta_trades"] * (s * kl).mean()
         return LossOutput(loss, _stats(logits_adv, y, s))
 

@@ -37,18 +37,33 @@ and PGD-``eval_steps`` accuracy with step ``effective_eval_step_size`` on the te
 first ``eval_subset`` examples), ``epoch_seconds`` (training time) and ``eval_seconds``.
 Accuracies are percentages in [0, 100], as in :mod:`mailviz.evaluate`.
 
-Cache and resume. ``config_hash`` ignores device, threads and profile, so the same experiment
-maps to the same folder on every machine. With ``use_cache=True`` a finished run (``model.pt``)
+Cache and resume. ``config_hash`` ignores device and profile, so the same experiment maps to
+the same folder on every machine; a thread count other than 1 (or None) is part of the key,
+because on the CPU it changes the weights. With ``use_cache=True`` a finished run (``model.pt``)
 is loaded instead of trained. With ``resume=True`` an unfinished run continues after the last
 finished epoch in ``checkpoint.pt``; every RNG stream is restored, so on the CPU the resumed run
 ends with weights bit-identical to an uninterrupted one (a kill mid-epoch loses that epoch).
+The thread count in force is recorded in ``checkpoint.pt`` and ``model.pt``; a CPU run whose
+checkpoint was written at another count is not resumed (one line: resume with
+``threads=<recorded>`` or start over with ``resume=False``). ``checkpoint.pt`` is written before
+``history.csv``, so the history never runs ahead of the resume point.
+
+Nothing half-written stays behind. Every file goes through :func:`mailviz.checkpoint.atomic_write`
+(temporary files of a killed writer are removed by the next run, and by a run that finishes).
+A training step whose loss is NaN or inf stops the run with :class:`NonFiniteLossError`, one
+line naming the epoch and step, and the run folder is removed: nothing is cached that a later
+run would load. A run that fails before its first checkpoint (missing data, an interrupt)
+leaves no folder either; one that fails later keeps its last checkpoint to resume from.
 
 Scale-out. Under ``torchrun --nproc_per_node N`` the same call opens a process group (gloo on
 CPU, nccl on CUDA), wraps the model in ``DistributedDataParallel`` and gives each rank a disjoint
 shard of each epoch's permutation by ``DistributedSampler``'s rule
 (:func:`mailviz.distributed.shard_indices`). ``batch_size`` is per rank (effective batch
 ``N × batch_size``). The inner maximisation runs on the unwrapped ``ddp.module``; rank 0 writes
-all files; ranks meet at a barrier after every epoch.
+all files and holds the run lock for the whole job (the lock a single process takes too; if
+another process holds it, every rank stops with :class:`RunBusyError`, one line, instead of
+waiting into a barrier timeout); ranks meet at a barrier after every epoch. The non-finite loss
+check then runs on the epoch's all-reduced loss, so all ranks stop together.
 
 CUDA: autocast in bf16 (``amp="auto"`` when supported, else fp16 with a GradScaler; ``"none"``
 disables it) and channels_last for conv nets. The CPU path always computes in float32.
@@ -74,7 +89,7 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from mailviz import attacks, data, models, objectives
+from mailviz import attacks, checks, data, models, objectives
 from mailviz.checkpoint import (
     CheckpointError,
     atomic_write,
@@ -94,6 +109,9 @@ from mailviz.distributed import DistContext, init_from_env
 
 __all__ = [
     "TrainedModel",
+    "TrainingError",
+    "NonFiniteLossError",
+    "RunBusyError",
     "HISTORY_COLUMNS",
     "ON_DEVICE_MAX_BYTES",
     "train",
@@ -105,6 +123,18 @@ __all__ = [
     "lr_factor",
     "held_out_accuracy",
 ]
+
+class TrainingError(RuntimeError):
+    """A run stopped for a reason the user can fix; the message is one line saying how."""
+
+
+class NonFiniteLossError(TrainingError):
+    """A training step met a NaN / inf loss; the run folder is removed (nothing is cached)."""
+
+
+class RunBusyError(TrainingError):
+    """Another process holds the run's lock and this one cannot wait for it (torchrun)."""
+
 
 HISTORY_COLUMNS: tuple[str, ...] = (
     "epoch",
@@ -126,6 +156,13 @@ HISTORY_COLUMNS: tuple[str, ...] = (
 #: Training sets whose stored images take at most this many bytes are moved to the device once
 #: and indexed there (no DataLoader); larger ones stream through a DataLoader.
 ON_DEVICE_MAX_BYTES = 1 << 30
+
+try:  # POSIX: the run lock (flock) is available
+    import fcntl as _fcntl  # noqa: F401
+
+    _HAVE_FLOCK = True
+except ImportError:  # pragma: no cover - Windows
+    _HAVE_FLOCK = False
 
 _CHECKPOINT_FORMAT = "mailviz-checkpoint"
 _MODEL_FORMAT = "mailviz-model"
@@ -431,6 +468,17 @@ def load_trained(
     )
 
 
+def _read_config_json(path: Path) -> Any:
+    """``json.loads`` of a run's config.json; a damaged file is one line naming it."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as err:
+        raise CheckpointError(
+            f"{path} is not valid JSON ({err}); it was damaged — delete the run folder "
+            f"{path.parent} and retrain"
+        ) from None
+
+
 def load_model_file(
     path: str | os.PathLike[str], *, device: str | torch.device | None = None
 ) -> TrainedModel:
@@ -460,7 +508,7 @@ def load_model_file(
     payload = load_checkpoint(file)
     cfg_dict = payload.get("config")
     if cfg_dict is None and (folder / "config.json").exists():
-        cfg_dict = json.loads((folder / "config.json").read_text())
+        cfg_dict = _read_config_json(folder / "config.json")
     if not isinstance(cfg_dict, dict):
         raise CheckpointError(
             f"{file} carries no config and there is no config.json beside it; cannot rebuild "
@@ -616,6 +664,15 @@ class _EpochStats:
         }
 
 
+def _diverged(config: ExperimentConfig, folder: Path, what: str, epoch: int, where: str) -> str:
+    """The one-line message of a non-finite training loss (``what``: what was not finite)."""
+    return (
+        f"training diverged: {what} at epoch {epoch}, {where} ({folder.name}); "
+        f"nothing was cached — lower lr (now {config.lr:g}, e.g. lr={config.lr / 10:g}), check "
+        "the method's params and eps, or the data"
+    )
+
+
 def _say(progress: bool, ctx: DistContext, message: str) -> None:
     if progress and ctx.is_main:
         tqdm.write(message, file=sys.stdout)
@@ -652,8 +709,11 @@ def train(
 
     Raises:
         ConfigError: invalid config. CheckpointError: a damaged or foreign ``checkpoint.pt`` /
-        ``model.pt`` (delete it, or pass ``resume=False`` / ``use_cache=False``).
+        ``model.pt`` (delete it, or pass ``resume=False`` / ``use_cache=False``), or a CPU
+        checkpoint written at another thread count.
         FileNotFoundError: dataset not present (the message gives the download command).
+        NonFiniteLossError: a step's loss was NaN / inf (the run folder is removed).
+        RunBusyError: under torchrun, another process is training the same run.
 
     Example:
         >>> from mailviz.config import get_profile
@@ -669,30 +729,85 @@ def train(
             "mailviz.config.get_profile('quick', method=...)"
         )
     config = config.validate()
-    if config.nesterov and config.momentum == 0:
-        raise ConfigError("nesterov=True needs momentum > 0 — set momentum=0.9 or nesterov=false")
-    set_threads(config.threads)
+    threads = set_threads(config.threads)
     base_device = resolve_device(config.device)
     ctx = init_from_env(base_device.type)
     cache = Path(cache_dir) if cache_dir is not None else _default_cache_dir()
+    folder = run_dir(config, cache)
     try:
-        # two notebooks (or nbval workers) asking for the same model: one trains, one waits
-        # and then loads it from the cache
-        with _run_lock(run_dir(config, cache), enabled=not ctx.enabled, progress=progress):
-            return _train(
-                config, ctx, base_device,
-                cache_dir=cache,
-                resume=resume, use_cache=use_cache, progress=progress,
-                data_root=Path(data_root) if data_root is not None else _default_data_root(),
-                download=download,
-            )
+        # Two notebooks (or nbval workers) asking for the same model: one trains, one waits and
+        # then loads it from the cache. Under torchrun rank 0 holds the same lock for the job;
+        # it cannot wait (the other ranks would time out at the next barrier), so a busy lock
+        # is one error line on every rank.
+        with contextlib.ExitStack() as stack:
+            busy: str | None = None
+            try:
+                stack.enter_context(_run_lock(
+                    folder, enabled=ctx.is_main, progress=progress, wait=not ctx.enabled,
+                ))  # fmt: skip
+            except RunBusyError as err:
+                busy = str(err)
+            busy = ctx.gather_objects(busy)[0]  # rank 0's outcome, on every rank
+            if busy is not None:
+                raise RunBusyError(busy)
+            try:
+                return _train(
+                    config, ctx, base_device,
+                    cache_dir=cache,
+                    resume=resume, use_cache=use_cache, progress=progress,
+                    data_root=Path(data_root) if data_root is not None else _default_data_root(),
+                    download=download, threads=threads,
+                )
+            except BaseException as err:
+                if ctx.is_main:  # still under the lock: nothing half-written stays behind
+                    _discard_unfinished(folder, everything=isinstance(err, NonFiniteLossError))
+                raise
     finally:
         ctx.close()
 
 
+def _remove_temporaries(folder: Path, *, min_age: float = 0.0) -> None:
+    """Delete the ``.*.tmp`` files an interrupted atomic write left in ``folder``.
+
+    Called with the run lock held (no other writer exists), so every temporary is stale;
+    ``min_age`` spares files younger than that many seconds where no lock is available.
+    """
+    for stale in folder.glob(".*.tmp"):
+        with contextlib.suppress(FileNotFoundError):
+            if time.time() - stale.stat().st_mtime >= min_age:
+                stale.unlink()
+
+
+def _discard_unfinished(folder: Path, *, everything: bool) -> None:
+    """After a failed run: remove what a later run must not load.
+
+    ``everything`` (a non-finite loss): the config diverges, so its resume point and history
+    go too — a later run starts over (or hits the same error at once). Otherwise (missing data,
+    an interrupt, a crash) the last ``checkpoint.pt`` stays, because resuming it is the point;
+    a folder with neither a checkpoint nor a model is removed. A finished ``model.pt`` from an
+    earlier run is never touched. The lock file itself is removed by :func:`_run_lock`.
+    """
+    if not folder.is_dir():
+        return
+    _remove_temporaries(folder)
+    resumable = (folder / "checkpoint.pt").exists() or (folder / "model.pt").exists()
+    if everything or not resumable:
+        for name in ("checkpoint.pt", "history.csv", "config.json"):
+            with contextlib.suppress(FileNotFoundError):
+                (folder / name).unlink()
+
+
 @contextlib.contextmanager
-def _run_lock(folder: Path, *, enabled: bool, progress: bool) -> Iterator[None]:
-    """Exclusive advisory lock on ``<run dir>/.lock`` (POSIX ``flock``; a no-op elsewhere)."""
+def _run_lock(
+    folder: Path, *, enabled: bool, progress: bool, wait: bool = True
+) -> Iterator[None]:
+    """Exclusive advisory lock on ``<run dir>/.lock`` (POSIX ``flock``; a no-op elsewhere).
+
+    ``wait=False`` raises :class:`RunBusyError` instead of waiting for another holder. On exit
+    a folder left with nothing but the lock file (a run that failed before writing anything)
+    is removed, lock file included, while the lock is still held; a process that was waiting
+    on the removed file notices (its inode is gone) and locks the new one.
+    """
     try:
         import fcntl
     except ImportError:  # Windows: no cross-process lock, same behaviour as before
@@ -700,18 +815,40 @@ def _run_lock(folder: Path, *, enabled: bool, progress: bool) -> Iterator[None]:
     if not enabled:
         yield
         return
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / ".lock", "w") as handle:
+    lock = folder / ".lock"
+    while True:
+        folder.mkdir(parents=True, exist_ok=True)
+        handle = open(lock, "a")  # noqa: SIM115 - closed below, after the unlock
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            if progress:
-                tqdm.write(f"mailviz: waiting for another process training {folder.name}")
-            fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if not wait:
+                    raise RunBusyError(
+                        f"another process is training {folder.name} (it holds {lock}); wait "
+                        "for it to finish and rerun — the model is then loaded from the cache"
+                    ) from None
+                if progress:
+                    tqdm.write(f"mailviz: waiting for another process training {folder.name}")
+                fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                same = os.fstat(handle.fileno()).st_ino == os.stat(lock).st_ino
+            except FileNotFoundError:
+                same = False
+            if not same:  # the holder removed the folder it gave up: lock the new one
+                continue
+            try:
+                yield
+            finally:
+                with contextlib.suppress(OSError):
+                    if [p.name for p in folder.iterdir()] == [lock.name]:
+                        lock.unlink()
+                        folder.rmdir()
+            return
         finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+            with contextlib.suppress(OSError):
+                fcntl.flock(handle, fcntl.LOCK_UN)
+            handle.close()
 
 
 def _train(
@@ -725,6 +862,7 @@ def _train(
     progress: bool,
     data_root: Path,
     download: bool,
+    threads: int,
 ) -> TrainedModel:
     device = base_device
     if device.type == "cuda" and ctx.enabled:
@@ -732,7 +870,8 @@ def _train(
     folder = run_dir(config, cache_dir)
     model_file, ckpt_file = folder / "model.pt", folder / "checkpoint.pt"
 
-    if use_cache and model_file.exists():
+    # rank 0 decides, so that every rank takes the same branch
+    if ctx.gather_objects(use_cache and model_file.exists())[0]:
         cached = load_trained(config.replace(device=str(device)), cache_dir)
         if cached is not None:
             cached.config = config
@@ -785,15 +924,14 @@ def _train(
     if resume and ckpt_file.exists():
         start_epoch, rows = _restore(
             ckpt_file, config, ctx, device, raw_model, optimizer, scheduler, scaler, objective,
-            attack_gen,
+            attack_gen, threads,
         )
         _say(progress, ctx, f"mailviz: resuming {folder.name} after epoch {start_epoch}")
     if ctx.is_main:
         folder.mkdir(parents=True, exist_ok=True)
-        for stale in folder.glob(".*.tmp"):  # left by a process killed mid-write
-            with contextlib.suppress(FileNotFoundError):
-                if time.time() - stale.stat().st_mtime > 60:  # not a live writer's file
-                    stale.unlink()
+        # left by a process killed mid-write; we hold the run lock, so no live writer's file
+        # (without a lock, spare files younger than a minute)
+        _remove_temporaries(folder, min_age=0.0 if _HAVE_FLOCK else 60.0)
         text = json.dumps(config.to_dict(), indent=2) + "\n"
         atomic_write(folder / "config.json", lambda fh: fh.write(text))
 
@@ -805,6 +943,9 @@ def _train(
         disable=not show, dynamic_ncols=True,
     )
     eval_batch = max(256, config.batch_size)
+    # one host sync per step for the loss check; under torchrun (a rank must not stop alone)
+    # or with checks skipped, the epoch's all-reduced loss is checked instead
+    check_steps = checks.enabled() and not ctx.enabled
     try:
         for epoch in range(start_epoch, config.epochs):
             lr = optimizer.param_groups[0]["lr"]
@@ -822,8 +963,18 @@ def _train(
                     xb = data.random_crop_flip(xb, generator=attack_gen)
                 if channels_last:
                     xb = xb.contiguous(memory_format=torch.channels_last)
-                with _autocast(device, amp_dtype):
-                    out = objective.loss(net, xb, yb, epoch=epoch, attack_model=raw_model)
+                step = f"step {i + 1} of {inner.total}"
+                try:
+                    with _autocast(device, amp_dtype):
+                        out = objective.loss(net, xb, yb, epoch=epoch, attack_model=raw_model)
+                except checks.NonFiniteLogitsError:  # the previous step broke the weights
+                    raise NonFiniteLossError(_diverged(
+                        config, folder, "the model's logits are NaN or inf", epoch + 1, step
+                    )) from None  # fmt: skip
+                if check_steps and not bool(torch.isfinite(out.loss.detach())):
+                    raise NonFiniteLossError(_diverged(
+                        config, folder, f"the loss is {float(out.loss.detach())}", epoch + 1, step
+                    ))  # fmt: skip
                 optimizer.zero_grad(set_to_none=True)
                 scaler.scale(out.loss).backward()
                 scaler.step(optimizer)
@@ -840,15 +991,26 @@ def _train(
             epoch_seconds = time.perf_counter() - t0
             scheduler.step()
             row: dict[str, Any] = {"epoch": epoch + 1, "lr": float(lr), **stats.finish(ctx)}
+            if not math.isfinite(row["loss"]):  # every rank sees the same all-reduced sum
+                raise NonFiniteLossError(_diverged(
+                    config, folder, f"the loss is {row['loss']}", epoch + 1,
+                    "a step not known (per-step checks were off)",
+                ))  # fmt: skip
 
             t1 = time.perf_counter()
             if (epoch + 1) % config.eval_every == 0 or epoch + 1 == config.epochs:
                 eval_gen = torch.Generator(device=device).manual_seed(config.seed + 1 + ctx.rank)
-                nat, adv = held_out_accuracy(
-                    raw_model, eval_x, eval_y, eps=config.eps,
-                    step_size=config.effective_eval_step_size, steps=config.eval_steps,
-                    batch_size=eval_batch, generator=eval_gen, autocast_dtype=amp_dtype,
-                )
+                try:
+                    nat, adv = held_out_accuracy(
+                        raw_model, eval_x, eval_y, eps=config.eps,
+                        step_size=config.effective_eval_step_size, steps=config.eval_steps,
+                        batch_size=eval_batch, generator=eval_gen, autocast_dtype=amp_dtype,
+                    )
+                except checks.NonFiniteLogitsError:  # the epoch's last step broke the weights
+                    raise NonFiniteLossError(_diverged(
+                        config, folder, "the model's logits are NaN or inf", epoch + 1,
+                        "held-out evaluation after the last step",
+                    )) from None  # fmt: skip
                 counts = torch.stack([nat, adv]).to(_sum_dtype(device))
                 ctx.all_reduce(counts, "sum")
                 n_eval = max(len(test_set), 1)
@@ -864,7 +1026,7 @@ def _train(
             if ctx.is_main:
                 _save_progress(
                     folder, config, ctx, epoch + 1, raw_model, optimizer, scheduler, scaler,
-                    objective, rows, rng,
+                    objective, rows, rng, threads=threads, device=device,
                 )
             ctx.barrier()
             outer.update(1)
@@ -885,6 +1047,8 @@ def _train(
                 "config": config.to_dict(),
                 "config_hash": config_hash(config),
                 "world_size": ctx.world_size,
+                "threads": threads,
+                "device_type": device.type,
                 "torch_version": str(torch.__version__),
                 "state_dict": _cpu_state(raw_model),
                 "history": rows,
@@ -894,6 +1058,7 @@ def _train(
         # (hundreds of MB for a WRN-34-10 with its momentum buffers).
         with contextlib.suppress(FileNotFoundError):
             ckpt_file.unlink()
+        _remove_temporaries(folder, min_age=0.0 if _HAVE_FLOCK else 60.0)
     ctx.barrier()
     raw_model.eval()
     return TrainedModel(
@@ -928,8 +1093,11 @@ def _save_progress(
     objective: Any,
     rows: list[dict[str, Any]],
     rng: list[Any],
+    *,
+    threads: int,
+    device: torch.device,
 ) -> None:
-    atomic_write(folder / "history.csv", lambda fh: _history_frame(rows).to_csv(fh, index=False))
+    # the checkpoint first: history.csv never runs ahead of the resume point it describes
     save_checkpoint(
         folder / "checkpoint.pt",
         {
@@ -938,6 +1106,8 @@ def _save_progress(
             "config": config.to_dict(),
             "config_hash": config_hash(config),
             "world_size": ctx.world_size,
+            "threads": threads,
+            "device_type": device.type,
             "epochs_done": epochs_done,
             "model": model.state_dict(),
             "optimizer": optimizer.state_dict(),
@@ -948,6 +1118,7 @@ def _save_progress(
             "rng": rng,
         },
     )
+    atomic_write(folder / "history.csv", lambda fh: _history_frame(rows).to_csv(fh, index=False))
 
 
 def _restore(
@@ -961,6 +1132,7 @@ def _restore(
     scaler: torch.amp.GradScaler,
     objective: Any,
     attack_gen: torch.Generator,
+    threads: int,
 ) -> tuple[int, list[dict[str, Any]]]:
     keys = ("format", "config_hash", "epochs_done", "model", "optimizer", "scheduler", "history",
             "rng", "world_size")
@@ -980,6 +1152,15 @@ def _restore(
             f"{file} was written by {ckpt['world_size']} process(es), this run has "
             f"{ctx.world_size} (batch size is per process); resume with the same "
             "--nproc_per_node or pass resume=False (--no-resume)"
+        )
+    saved = ckpt.get("threads")  # absent in checkpoints written before it was recorded
+    if (saved is not None and device.type == "cpu" and ckpt.get("device_type", "cpu") == "cpu"
+            and int(saved) != threads):  # fmt: skip
+        raise CheckpointError(
+            f"{file} was written with {saved} CPU thread(s), this run has {threads}; on the CPU "
+            "the thread count changes the weights, so the resumed run would match neither — "
+            f"resume with --set threads={saved} (threads={saved}) or start over with "
+            "--no-resume (resume=False)"
         )
     epochs_done = int(ckpt["epochs_done"])
     if not (0 <= epochs_done <= config.epochs):

@@ -18,6 +18,10 @@ the example gets closer to (or further across) the decision boundary. This modul
 
 Weights never see the attack or the model: detach the margin yourself where the method treats the
 weight as a constant (MAIL, GAIRAT) and keep the graph where it does not (Zeng et al.).
+
+Precision and bad input: weights are computed in the dtype of the margins they are given (float64
+stays float64; half and bfloat16 are computed in float32). A NaN or inf margin is refused with
+one ``ValueError`` line (one host sync, skipped inside :func:`mailviz.checks.skip_host_syncs`).
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ from collections.abc import Callable
 
 import torch
 from torch import Tensor
+
+from mailviz import checks
 
 __all__ = [
     "sigmoid",
@@ -55,9 +61,26 @@ Scalar = float | int | Tensor
 
 
 def _as_float_tensor(x: Tensor, name: str) -> Tensor:
+    """``x`` as a real float tensor that keeps its precision: float64 stays float64, half and
+    bfloat16 become float32, integer κ the default dtype."""
     if not isinstance(x, Tensor):
         raise ValueError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
-    return x if x.is_floating_point() else x.to(torch.get_default_dtype())
+    if x.is_complex():
+        raise ValueError(f"{name} must be real, got a complex tensor")
+    if not x.is_floating_point():
+        return x.to(torch.get_default_dtype())
+    return checks.upcast(x)
+
+
+def _finite_input(x: Tensor, name: str) -> Tensor:
+    """``x`` (already a float tensor) must hold no NaN / inf — one host sync, skipped inside
+    :func:`mailviz.checks.skip_host_syncs`."""
+    if checks.enabled() and x.numel() and not bool(torch.isfinite(x.detach()).all()):
+        raise ValueError(
+            f"{name} holds NaN or inf — margins must be finite; check the logits they came "
+            "from (mailviz.margins refuses non-finite logits)"
+        )
+    return x
 
 
 def _param(value: Scalar, name: str, like: Tensor) -> float | Tensor:
@@ -150,7 +173,7 @@ def sigmoid(pm: Tensor, gamma: Scalar, beta: Scalar) -> Tensor:
         >>> sigmoid(torch.tensor([0.5, -0.5]), gamma=2.0, beta=0.0)
         tensor([0.2689, 0.7311])
     """
-    pm = _as_float_tensor(pm, "pm")
+    pm = _finite_input(_as_float_tensor(pm, "pm"), "pm")
     gamma = _param(gamma, "gamma", pm)
     beta = _param(beta, "beta", pm)
     _check_gamma(gamma)
@@ -184,7 +207,7 @@ def hinge(pm: Tensor, gamma: Scalar, beta: Scalar) -> Tensor:
         >>> hinge(torch.tensor([0.5, -0.5]), gamma=2.0, beta=0.0)
         tensor([1., 0.])
     """
-    pm = _as_float_tensor(pm, "pm")
+    pm = _finite_input(_as_float_tensor(pm, "pm"), "pm")
     gamma = _param(gamma, "gamma", pm)
     beta = _param(beta, "beta", pm)
     _check_gamma(gamma)
@@ -215,7 +238,7 @@ def hinge_mirrored(pm: Tensor, gamma: Scalar, beta: Scalar) -> Tensor:
         >>> hinge_mirrored(torch.tensor([0.5, -0.5]), gamma=2.0, beta=0.0)
         tensor([0., 1.])
     """
-    pm = _as_float_tensor(pm, "pm")
+    pm = _finite_input(_as_float_tensor(pm, "pm"), "pm")
     gamma = _param(gamma, "gamma", pm)
     beta = _param(beta, "beta", pm)
     _check_gamma(gamma)
@@ -246,7 +269,7 @@ def step(pm: Tensor, beta: Scalar, alpha: Scalar = 0.2) -> Tensor:
         >>> step(torch.tensor([0.5, 0.0, -0.5]), beta=0.0)
         tensor([0.2000, 0.8000, 0.8000])
     """
-    pm = _as_float_tensor(pm, "pm")
+    pm = _finite_input(_as_float_tensor(pm, "pm"), "pm")
     beta = _param(beta, "beta", pm)
     alpha = _param(alpha, "alpha", pm)
     _check_range(beta, "beta")
@@ -373,7 +396,7 @@ def exp_kernel(margin: Tensor, alpha: Scalar) -> Tensor:
         >>> exp_kernel(torch.tensor([1.0, 0.0, -1.0]), alpha=2.0)
         tensor([0.1353, 1.0000, 7.3891])
     """
-    margin = _as_float_tensor(margin, "margin")
+    margin = _finite_input(_as_float_tensor(margin, "margin"), "margin")
     alpha = _param(alpha, "alpha", margin)
     _check_range(alpha, "alpha", hint=" — Zeng et al. use alpha in [0, 3]")
     return torch.exp(-alpha * margin)

@@ -46,17 +46,18 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import functools
 import importlib
 import importlib.metadata
 import importlib.util
 import json
-import pickle
+import os
 import re
 import sys
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -64,6 +65,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from mailviz.checkpoint import UnreadableCheckpoint, read_weights_only
 from mailviz.paths import data_root
 
 __all__ = [
@@ -292,17 +294,55 @@ def _fetch_command(name: str, dataset: str, threat_model: str, root: Path) -> st
     )
 
 
-def _unpickling_reason(path: Path | None, err: BaseException) -> str:
-    """Short cause of an unpickling failure; gdown saves Google Drive's HTML page on failure."""
-    if path is not None and path.is_file():
-        with path.open("rb") as f:
-            if f.read(64).lstrip().startswith(b"<"):
-                return "an HTML page, as a failed Google-Drive download leaves"
-    text = str(err)
-    if "WeightsUnpickler error:" in text:  # torch's weights-only unpickler: cause follows
-        text = text.split("WeightsUnpickler error:", 1)[1]
-    lines = [s.strip() for s in text.splitlines() if s.strip()]
-    return (lines[0] if lines else type(err).__name__)[:160]
+def _read_zoo_file(path: Path, fetch: str) -> Any:
+    """A zoo checkpoint through mailviz's weights-only loader; one line with the path and the
+    command that fetches a good copy otherwise (nothing in a refused file is executed)."""
+    try:
+        return read_weights_only(path, "cpu")
+    except UnreadableCheckpoint as err:
+        if err.unsafe is not None:
+            raise RuntimeError(
+                f"{path} holds Python objects besides tensors ({err.unsafe}); mailviz reads zoo "
+                "files with torch.load(weights_only=True) only, so nothing in it was executed — "
+                f"delete it and run {fetch}, or keep only its state_dict (tensors) in the file"
+            ) from None
+        reason = err.reason
+        if reason.startswith("an HTML page"):
+            reason = "an HTML page, as a failed Google-Drive download leaves"
+        raise RuntimeError(
+            f"{path} is not a loadable PyTorch checkpoint ({reason}): delete it and run {fetch}"
+        ) from None
+
+
+class _WeightsOnlyTorch(ModuleType):
+    """``torch`` as RobustBench's loader sees it: ``load`` hands back the files mailviz has
+    already read (weights only); anything else is read weights-only too. Every other attribute
+    is torch's own."""
+
+    def __init__(self, preloaded: dict[str, Any]) -> None:
+        super().__init__("torch")
+        self._preloaded = preloaded
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(torch, name)
+
+    def load(self, f: Any, map_location: Any = None, **_: Any) -> Any:
+        key = str(Path(os.fspath(f))) if isinstance(f, (str, os.PathLike)) else None
+        if key is not None and key in self._preloaded:
+            return self._preloaded[key]
+        return read_weights_only(f, map_location)
+
+
+@contextlib.contextmanager
+def _weights_only_robustbench(rb: ModuleType, preloaded: dict[str, Any]) -> Iterator[None]:
+    """Route ``robustbench.utils``' ``torch.load`` (no ``weights_only``: unsafe under
+    ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1``) to mailviz's weights-only reader while it runs."""
+    real = rb.torch
+    rb.torch = _WeightsOnlyTorch(preloaded)
+    try:
+        yield
+    finally:
+        rb.torch = real
 
 
 def _first_line(err: BaseException) -> str:
@@ -405,6 +445,12 @@ def load(
 ) -> ZooModel:
     """Load a RobustBench model through ``robustbench.utils.load_model`` and wrap it.
 
+    Every checkpoint file is read by mailviz's own ``torch.load(..., weights_only=True)``
+    (:func:`mailviz.checkpoint.read_weights_only`) before RobustBench builds the network, and
+    RobustBench's own ``torch.load`` (which passes no ``weights_only`` and so becomes unsafe
+    under ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1``) is routed to that reader: a file that holds
+    code is refused and never executed, whatever the environment says.
+
     The returned model computes ``f(x) = logits(net(x))`` for x ∈ [0, 1] (normalisation inside
     ``net``), is in eval mode on ``device``, and works with every mailviz attack and metric.
 
@@ -425,8 +471,9 @@ def load(
         FileNotFoundError: ``download=False`` and a checkpoint file is missing (one line with the
             path and the call that fetches it).
         RuntimeError: the file exists but is not a loadable checkpoint for ``name`` (an HTML page
-            saved by a failed Google-Drive download, another architecture's weights, or pickled
-            objects that ``torch.load(weights_only=True)`` refuses).
+            saved by a failed Google-Drive download, a truncated file, another architecture's
+            weights, or pickled objects that ``torch.load(weights_only=True)`` refuses — never
+            executed); one line with the path and the call that fetches a good copy.
 
     Shape:
         model(x): ``[B, 3, H, W]`` → ``[B, num_classes]``.
@@ -456,19 +503,17 @@ def load(
         for path in files:
             if not path.is_file():
                 raise FileNotFoundError(f"{path} not found: run {fetch} on a machine with internet")
+    if download:  # fetch what is missing ourselves, so every file is read by the loader below
+        for i, path in enumerate(files):
+            if not path.is_file():
+                ids = entry["gdrive_id"]
+                path.parent.mkdir(parents=True, exist_ok=True)
+                rb.download_gdrive_new(ids[i] if isinstance(ids, list) else ids, path)
     path = files[0] if files else None
+    preloaded = {str(p): _read_zoo_file(p, fetch) for p in files}
     try:
-        net = rb.load_model(name, model_dir=str(root), dataset=ds, threat_model=tm)
-    except pickle.UnpicklingError as err:
-        if "Unsupported global" in str(err):
-            raise RuntimeError(
-                f"{path} holds Python objects besides tensors, which torch.load(weights_only=True)"
-                " refuses: if you trust the file, set TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1 and retry"
-            ) from err
-        raise RuntimeError(
-            f"{path} is not a loadable PyTorch checkpoint ({_unpickling_reason(path, err)}): "
-            f"delete it and run {fetch}"
-        ) from err
+        with _weights_only_robustbench(rb, preloaded):
+            net = rb.load_model(name, model_dir=str(root), dataset=ds, threat_model=tm)
     except RuntimeError as err:
         if "loading state_dict" not in str(err):
             raise

@@ -15,6 +15,7 @@ from torch import nn
 from mailviz import checkpoint
 from mailviz.checkpoint import (
     CheckpointError,
+    atomic_write,
     check_payload,
     load_checkpoint,
     load_state_dict_checked,
@@ -191,3 +192,21 @@ def test_state_dict_mismatch_is_one_line(tmp_path: Path) -> None:
     with pytest.raises(CheckpointError, match="not a state dict"):
         load_state_dict_checked(net, [1, 2], what="model", source="m.pt")
     load_state_dict_checked(net, net.state_dict(), what="model", source="m.pt")
+
+
+def test_a_killed_writers_temporaries_go_with_the_next_write(tmp_path: Path) -> None:
+    import os
+    import time
+
+    target = tmp_path / "results.csv"
+    old = tmp_path / ".results.csv.k1ll3d.tmp"  # SIGKILL mid-write leaves this
+    young = tmp_path / ".results.csv.l1v3.tmp"  # a writer that may still be running
+    other = tmp_path / ".other.csv.k1ll3d.tmp"  # another target's: not ours to judge
+    for p in (old, young, other):
+        p.write_bytes(b"")
+    past = time.time() - 3600
+    os.utime(old, (past, past))
+    os.utime(other, (past, past))
+    atomic_write(target, lambda fh: fh.write("a\n"))
+    assert target.read_text() == "a\n"
+    assert not old.exists() and young.exists() and other.exists()

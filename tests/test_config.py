@@ -102,7 +102,7 @@ def test_overrides_parse_types_fractions_and_params() -> None:
         apply_overrides(cfg, ["eps"])
     with pytest.raises(ConfigError, match="unknown config field 'epsilon'"):
         apply_overrides(cfg, ["epsilon=0.1"])
-    with pytest.raises(ConfigError, match="steps expects a number"):
+    with pytest.raises(ConfigError, match="steps expects an integer"):
         apply_overrides(cfg, ["steps=ten"])
 
 
@@ -116,7 +116,8 @@ def test_hash_resolves_default_params_and_attack_loss() -> None:
 
 def test_hash_ignores_runtime_fields_only() -> None:
     a = get_profile("quick")
-    assert config_hash(a) == config_hash(a.replace(device="cpu", threads=2))
+    assert config_hash(a) == config_hash(a.replace(device="cpu", profile="other"))
+    assert config_hash(a) == config_hash(a.replace(threads=None))
     assert config_hash(a) != config_hash(a.replace(eps=0.1))
     assert config_hash(a) != config_hash(a.replace(seed=1))
     assert config_hash(a) == config_hash(ExperimentConfig.from_dict(a.to_dict()))
@@ -164,3 +165,36 @@ def test_cw_confidence_needs_the_cw_loss_and_keeps_old_cache_keys() -> None:
         get_profile("quick", method="trades", cw_confidence=50)
     with pytest.raises(ConfigError, match="cw_confidence must be >= 0"):
         get_profile("quick", attack_loss="cw", cw_confidence=-1)
+
+
+#: Cache keys computed before threads became part of the key (and before the stricter
+#: validation): they must never change, or every cached model would be retrained.
+# quick's keys changed once on purpose: the replicated lessons evaluate the held-out PGD-20 after
+# the last epoch only (eval_every=20), a tenth of each model's training time
+GOLDEN_HASHES = {
+    ("smoke", "at"): "9d76664a0bf0",
+    ("quick", "at"): "2dcd8466ee4d",
+    ("mnist", "at"): "d9eefb2f1fb1",
+    ("paper", "at"): "fe53b44ac1a4",
+    ("quick", "clean"): "79843b0e6aa4",
+    ("quick", "trades"): "6440570a1047",
+    ("quick", "mail_at"): "ea3d9b4a817a",
+    ("quick", "mail_trades"): "bf23dc45632c",
+    ("quick", "weighted_trades"): "d85351ea0322",
+    ("mnist", "mail_trades"): "4bb974a58631",
+}
+
+
+@pytest.mark.parametrize(("profile", "method"), sorted(GOLDEN_HASHES))
+def test_existing_cache_keys_are_unchanged(profile: str, method: str) -> None:
+    assert config_hash(get_profile(profile, method=method)) == GOLDEN_HASHES[profile, method]
+
+
+def test_threads_other_than_one_are_keyed_apart() -> None:
+    a = get_profile("smoke")
+    assert a.threads == 1
+    two = a.replace(threads=2)
+    assert config_hash(two) != config_hash(a)
+    assert config_hash(two) != config_hash(a.replace(threads=4))
+    assert config_hash(two) == config_hash(two.replace(device="cpu"))
+    assert config_hash(a.replace(threads=None)) == config_hash(a)  # GPU profile: not keyed

@@ -91,3 +91,66 @@ def test_bad_shapes_raise_one_line() -> None:
         logit_margin(torch.zeros(2, 1), torch.zeros(2, dtype=torch.long))
     with pytest.raises(ValueError, match="steps, batch"):
         least_pgd_steps(torch.zeros(3, dtype=torch.bool))
+
+
+# --------------------------------------------------------------------------------------------
+# precision (issue 14): never lower the precision the logits come in
+
+
+def _reference(logits: list[list[float]], y: list[int]) -> tuple[list[float], list[float]]:
+    """PM and MM in Python floats (float64), with the max-shifted softmax."""
+    pms, mms = [], []
+    for row, label in zip(logits, y, strict=True):
+        top = max(row)
+        ex = [math.exp(v - top) for v in row]
+        p = [e / math.fsum(ex) for e in ex]
+        others = [j for j in range(len(row)) if j != label]
+        pms.append(p[label] - max(p[j] for j in others))
+        mms.append(row[label] - max(row[j] for j in others))
+    return pms, mms
+
+
+def test_float64_logits_give_float64_margins_to_1e12() -> None:
+    g = torch.Generator().manual_seed(0)
+    logits = (torch.randn(64, 10, generator=g, dtype=torch.float64) * 3).tolist()
+    # margins near zero: the float32 path lost them (error ~1e-6 against this reference)
+    logits[0][3] = logits[0][5] + 1e-9
+    y = torch.randint(0, 10, (64,), generator=g)
+    y[0] = 3
+    t64 = torch.tensor(logits, dtype=torch.float64)
+    pm, mm = probabilistic_margin(t64, y), logit_margin(t64, y)
+    assert pm.dtype == torch.float64 and mm.dtype == torch.float64
+    ref_pm, ref_mm = _reference(logits, y.tolist())
+    assert torch.allclose(pm, torch.tensor(ref_pm, dtype=torch.float64), rtol=0, atol=1e-12)
+    assert torch.allclose(mm, torch.tensor(ref_mm, dtype=torch.float64), rtol=0, atol=1e-12)
+    lowered = probabilistic_margin(t64.float(), y).double()  # what float64 logits used to get
+    assert (lowered - torch.tensor(ref_pm, dtype=torch.float64)).abs().max() > 1e-9
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_half_logits_are_computed_in_float32(dtype: torch.dtype) -> None:
+    logits = torch.tensor([[2.0, 0.0, 1.0], [0.5, 3.0, -1.0]], dtype=dtype)
+    y = torch.tensor([0, 2])
+    pm, mm = probabilistic_margin(logits, y), logit_margin(logits, y)
+    assert pm.dtype == torch.float32 and mm.dtype == torch.float32
+    exact = probabilistic_margin(logits.double(), y)
+    assert torch.allclose(pm.double(), exact, atol=1e-6)
+    assert probabilistic_margin(logits.float(), y).dtype == torch.float32
+
+
+def test_weights_and_metrics_keep_float64() -> None:
+    from mailviz import evaluate, weights
+
+    pm = torch.tensor([0.25, -0.5, 1e-10], dtype=torch.float64)
+    assert weights.sigmoid(pm, 10.0, -0.5).dtype == torch.float64
+    assert weights.exp_kernel(pm, 2.0).dtype == torch.float64
+    assert weights.sigmoid(pm.half(), 10.0, -0.5).dtype == torch.float32
+    assert weights.normalize(weights.sigmoid(pm, 10.0, -0.5)).dtype == torch.float64
+    # a float64 model is evaluated in float64: margins of its collected logits stay float64
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 3)).double()
+    x = torch.rand(6, 1, 2, 2, dtype=torch.float64)
+    y = torch.tensor([0, 1, 2, 0, 1, 2])
+    got = evaluate._collect(model, (x, y), None, batch_size=8, device=torch.device("cpu"), n=None)
+    assert got.logits.dtype == torch.float64 and got.margin.dtype == torch.float64
+    with torch.no_grad():
+        assert torch.equal(got.logits, model(x))

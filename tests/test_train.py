@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -103,7 +104,7 @@ def test_cache_hit_does_not_train(tmp_path: Path, monkeypatch, capsys) -> None:
         raise AssertionError("a cached run must not build an objective")
 
     monkeypatch.setattr(train_mod.objectives, "build_objective", no_training)
-    second = train(cfg.replace(threads=2, profile="other"), cache_dir=tmp_path, progress=True)
+    second = train(cfg.replace(device="cpu", profile="other"), cache_dir=tmp_path, progress=True)
     assert second.from_cache and second.path == first.path
     assert "loaded cached model" in capsys.readouterr().out
     assert_same_weights(first.model, second.model)
@@ -163,6 +164,20 @@ def test_resume_after_crash_is_bit_identical(tmp_path: Path, monkeypatch) -> Non
     assert not (folder / "checkpoint.pt").exists()
 
 
+def _crash_after_first_epoch(cfg, cache_dir: Path, **kwargs) -> None:
+    """Train ``cfg`` until its first checkpoint is written, then crash (the resume point stays)."""
+    real_save = train_mod._save_progress
+
+    def crash(*args, **kw):
+        real_save(*args, **kw)
+        raise _Crash("stop after epoch 1")
+
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(train_mod, "_save_progress", crash)
+        with pytest.raises(_Crash):
+            train(cfg, cache_dir=cache_dir, progress=False, **kwargs)
+
+
 def test_damaged_or_foreign_checkpoint_on_resume(tmp_path: Path, monkeypatch) -> None:
     cfg = tiny(epochs=2)
     folder = run_dir(cfg, tmp_path)
@@ -172,16 +187,7 @@ def test_damaged_or_foreign_checkpoint_on_resume(tmp_path: Path, monkeypatch) ->
         train(cfg, cache_dir=tmp_path, progress=False)
 
     # resume=False ignores (and overwrites) it; crash after epoch 1 to keep the checkpoint
-    real_save = train_mod._save_progress
-
-    def crash(*args, **kwargs):
-        real_save(*args, **kwargs)
-        raise _Crash("stop")
-
-    monkeypatch.setattr(train_mod, "_save_progress", crash)
-    with pytest.raises(_Crash):
-        train(cfg, cache_dir=tmp_path, resume=False, progress=False)
-    monkeypatch.setattr(train_mod, "_save_progress", real_save)
+    _crash_after_first_epoch(cfg, tmp_path, resume=False)
     assert load_checkpoint(folder / "checkpoint.pt")["epochs_done"] == 1
 
     other = cfg.replace(lr=0.01)
@@ -289,6 +295,7 @@ def test_torchrun_two_processes_gloo(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.count("run directory:") == 1  # rank 0 reports
     (folder,) = cache.iterdir()
+    assert (folder / ".lock").is_file()  # rank 0 held the run lock a single process takes
     run = load_model_file(folder)
     assert run.world_size == 2 and len(run.history) == 3
     test = load_dataset("digits", "test")
@@ -314,24 +321,153 @@ def test_augmented_training_is_deterministic(tmp_path: Path) -> None:
     assert not torch.equal(*first)  # the augmentation changed what the model saw
 
 
-def test_second_process_waits_for_the_lock_then_loads_from_cache(tmp_path: Path, capsys) -> None:
-    import threading
-
-    cfg = tiny(epochs=1)
-    folder = run_dir(cfg, tmp_path)
-    holder_ready, release = threading.Event(), threading.Event()
+def _hold_lock(folder: Path) -> tuple[threading.Thread, threading.Event]:
+    """Another holder of the run lock (a thread: flock locks conflict per open file)."""
+    ready, release = threading.Event(), threading.Event()
 
     def hold() -> None:
         with train_mod._run_lock(folder, enabled=True, progress=False):
-            holder_ready.set()
+            ready.set()
             release.wait(10)
 
-    t = threading.Thread(target=hold)
-    t.start()
-    holder_ready.wait(10)
+    holder = threading.Thread(target=hold)
+    holder.start()
+    ready.wait(10)
+    return holder, release
+
+
+def test_second_process_waits_for_the_lock_then_loads_from_cache(tmp_path: Path, capsys) -> None:
+    cfg = tiny(epochs=1)
+    folder = run_dir(cfg, tmp_path)
+    t, release = _hold_lock(folder)
     threading.Timer(0.5, release.set).start()
     run = train(cfg, cache_dir=tmp_path, progress=True)
     t.join()
     assert "waiting for another process" in capsys.readouterr().out
     assert not run.from_cache
     assert train(cfg, cache_dir=tmp_path, progress=False).from_cache
+
+
+# --------------------------------------------------------------------------------------------
+# issue 14: nothing half-written, threads recorded, one lock
+
+
+def test_nan_loss_in_a_later_epoch_removes_the_run_folder(tmp_path: Path, monkeypatch) -> None:
+    from mailviz import objectives
+
+    real, calls = objectives.Objective.loss, []
+
+    def loss(self, *args, **kwargs):
+        out = real(self, *args, **kwargs)
+        calls.append(1)
+        if len(calls) == 3:  # epoch 2, step 1 (2 steps an epoch)
+            out.loss = out.loss * math.nan
+        return out
+
+    monkeypatch.setattr(objectives.Objective, "loss", loss)
+    with pytest.raises(train_mod.NonFiniteLossError) as info:
+        train(tiny(), cache_dir=tmp_path, progress=False)
+    assert "the loss is nan at epoch 2, step 1 of 2" in str(info.value)
+    assert "\n" not in str(info.value)
+    assert list(tmp_path.iterdir()) == []  # epoch 1's checkpoint went too: it diverges
+
+
+def test_nan_loss_is_caught_at_the_epoch_end_when_checks_are_skipped(
+    tmp_path: Path, monkeypatch
+) -> None:
+    from mailviz import checks, objectives
+
+    real = objectives.Objective.loss
+
+    def loss(self, *args, **kwargs):
+        out = real(self, *args, **kwargs)
+        out.loss = out.loss * math.nan
+        return out
+
+    monkeypatch.setattr(objectives.Objective, "loss", loss)
+    with checks.skip_host_syncs(), pytest.raises(train_mod.NonFiniteLossError) as info:
+        train(tiny(), cache_dir=tmp_path, progress=False)
+    assert "at epoch 1, a step not known (per-step checks were off)" in str(info.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_run_that_fails_before_its_first_checkpoint_leaves_no_folder(tmp_path: Path) -> None:
+    cfg = get_profile("smoke", dataset="cifar10", model="resnet18", augment=False)
+    with pytest.raises(FileNotFoundError):
+        train(cfg, cache_dir=tmp_path / "cache", data_root=tmp_path / "nodata", progress=False)
+    assert list((tmp_path / "cache").iterdir()) == []
+
+
+def test_checkpoint_precedes_history_and_temporaries_are_removed(
+    tmp_path: Path, monkeypatch
+) -> None:
+    cfg = tiny()
+    folder = run_dir(cfg, tmp_path)
+    folder.mkdir(parents=True)
+    stale = folder / ".checkpoint.pt.x1y2z3.tmp"  # left by a writer killed mid-write
+    stale.write_bytes(b"")
+    written: list[str] = []
+    real_atomic = train_mod.atomic_write
+    real_save = train_mod.save_checkpoint
+
+    def atomic(path, *args, **kwargs):
+        written.append(Path(path).name)
+        return real_atomic(path, *args, **kwargs)
+
+    def save(path, *args, **kwargs):
+        written.append(Path(path).name)
+        assert not stale.exists(), "the stale temporary must go before training starts"
+        return real_save(path, *args, **kwargs)
+
+    monkeypatch.setattr(train_mod, "atomic_write", atomic)
+    monkeypatch.setattr(train_mod, "save_checkpoint", save)
+    train(cfg, cache_dir=tmp_path, progress=False)
+    assert written == ["config.json", "checkpoint.pt", "history.csv", "checkpoint.pt",
+                       "history.csv", "model.pt"]
+    assert sorted(p.name for p in folder.iterdir()) == [".lock", "config.json", "history.csv",
+                                                         "model.pt"]
+
+
+def test_threads_are_recorded_and_keyed(tmp_path: Path) -> None:
+    cfg = tiny(epochs=1)
+    run = train(cfg, cache_dir=tmp_path, progress=False)
+    payload = load_checkpoint(run.path / "model.pt")
+    assert payload["threads"] == 1 and payload["device_type"] == "cpu"
+    assert run_dir(cfg.replace(threads=2), tmp_path) != run.path
+    assert run_dir(cfg.replace(threads=None), tmp_path) == run.path
+
+
+def test_resume_at_another_thread_count_is_refused(tmp_path: Path, monkeypatch) -> None:
+    """Acceptance: the checkpoint was written at 1 thread; threads=None resolving to 2 maps to
+    the same folder, and resuming there is refused with one line (nothing is changed)."""
+    cfg = tiny()
+    _crash_after_first_epoch(cfg, tmp_path)
+    ckpt = run_dir(cfg, tmp_path) / "checkpoint.pt"
+    before = ckpt.read_bytes()
+    monkeypatch.setenv("MAILVIZ_THREADS", "2")
+    try:
+        with pytest.raises(CheckpointError) as info:
+            train(cfg.replace(threads=None), cache_dir=tmp_path, progress=False)
+    finally:
+        torch.set_num_threads(1)
+    msg = str(info.value)
+    assert "written with 1 CPU thread(s), this run has 2" in msg and "\n" not in msg
+    assert "--set threads=1" in msg and "--no-resume" in msg
+    assert ckpt.read_bytes() == before
+    monkeypatch.delenv("MAILVIZ_THREADS")
+    resumed = train(cfg, cache_dir=tmp_path, progress=False)  # at 1 thread: resumes
+    full = train(cfg, cache_dir=tmp_path / "full", progress=False)
+    assert_same_weights(full.model, resumed.model)
+
+
+def test_busy_lock_without_waiting_is_one_line(tmp_path: Path) -> None:
+    folder = tmp_path / "run"
+    holder, release = _hold_lock(folder)
+    try:
+        with pytest.raises(train_mod.RunBusyError, match="another process is training run"):
+            with train_mod._run_lock(folder, enabled=True, progress=False, wait=False):
+                pass
+    finally:
+        release.set()
+        holder.join()
+    assert not folder.exists()  # the holder wrote nothing: its folder and lock are gone

@@ -201,10 +201,58 @@ def test_broken_checkpoints_give_one_line_errors(tmp_path: Path, offline: list[s
     assert "\n" not in str(info.value) and "download=True" in str(info.value)
 
     torch.save({"state_dict": {}, "args": argparse.Namespace(lr=0.1)}, path)
-    with pytest.raises(RuntimeError, match="TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1") as info:
+    with pytest.raises(RuntimeError, match="holds Python objects besides tensors") as info:
         zoo.load(SMALL, model_dir=tmp_path)
     assert "\n" not in str(info.value) and str(path) in str(info.value)
+    assert "TORCH_FORCE" not in str(info.value) and "download=True" in str(info.value)
+
+    full = tmp_path / "full.pt"
+    _write_checkpoint(_fresh_net(), full)
+    path.write_bytes(full.read_bytes()[: full.stat().st_size // 2])  # an interrupted download
+    with pytest.raises(RuntimeError, match="is not a loadable PyTorch checkpoint") as info:
+        zoo.load(SMALL, model_dir=tmp_path)
+    assert "\n" not in str(info.value) and str(path) in str(info.value)
+    assert "download=True" in str(info.value)
     assert offline == []
+
+
+class _Payload:
+    """Unpickling this object opens (creates) ``marker``: code a checkpoint must never run."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (str(self.marker), "w"))
+
+
+@pytest.mark.parametrize("force_unsafe", ["", "1"])
+def test_crafted_pickle_in_the_zoo_layout_never_executes(
+    tmp_path: Path, offline: list[str], monkeypatch, force_unsafe: str
+) -> None:
+    """Acceptance (issue 14): whatever the environment says, zoo.load runs no code from a file."""
+    if force_unsafe:
+        monkeypatch.setenv("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", force_unsafe)
+    else:
+        monkeypatch.delenv("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", raising=False)
+    marker = tmp_path / "pwned.txt"
+    path = zoo.expected_path(SMALL, model_dir=tmp_path)
+    path.parent.mkdir(parents=True)
+    state = OrderedDict((f"module.{k}", v) for k, v in _fresh_net().state_dict().items())
+    torch.save({"state_dict": state, "trap": _Payload(marker)}, path)
+    for _ in range(2):  # also when the first refusal has been seen
+        with pytest.raises(RuntimeError) as info:
+            zoo.load(SMALL, model_dir=tmp_path)
+        message = str(info.value)
+        assert "\n" not in message and str(path) in message
+        assert "nothing in it was executed" in message
+        assert "TORCH_FORCE" not in message and "weights_only=False" not in message
+    assert not marker.exists()
+    assert offline == []
+    if force_unsafe:  # the file is armed: a torch.load without weights_only (RobustBench's) runs it
+        with pytest.warns(UserWarning, match="TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD"):
+            torch.load(path, map_location="cpu")["trap"].close()
+        assert marker.exists()
 
 
 @pytest.mark.parametrize(
