@@ -717,7 +717,7 @@ def section_bf16(ctx: Context, out: dict[str, Any]) -> None:
 # speed
 
 
-def _mode_setup(mode: str, dev: torch.device) -> tuple[torch.dtype | None, bool]:
+def _mode_setup(mode: str) -> tuple[torch.dtype | None, bool]:
     """``fp32`` → (no autocast, contiguous); ``bf16_cl`` → (bf16 autocast, channels_last)."""
     return (None, False) if mode == "fp32" else (torch.bfloat16, True)
 
@@ -739,19 +739,17 @@ def _speed_table(samples: dict[str, list[float]], steps: int) -> dict[str, Any]:
     return table
 
 
-def _speed_mode(ctx: Context, mode: str, template: nn.Module,
-                wrap: Callable[[nn.Module], nn.Module] | None = None) -> dict[str, Any]:
+def _speed_mode(ctx: Context, mode: str, template: nn.Module) -> dict[str, Any]:
     """Interleaved step times of :data:`SPEED_METHODS` in one mode (one model for all methods)."""
     dev, sizes = ctx.device, ctx.sizes
-    amp, cl = _mode_setup(mode, dev)
+    amp, cl = _mode_setup(mode)
     model = _placed(template, dev, torch.float32, channels_last=cl).train()
-    net = wrap(model) if wrap is not None else model
     optimizer = _sgd(model)
     x, y = _speed_batch(sizes, dev, cl)
     fns = {}
     for method in SPEED_METHODS:
         objective = _paper_objective(method, sizes, dev)
-        fns[method] = (lambda o=objective: _train_step(net, optimizer, o, x, y, amp))
+        fns[method] = functools.partial(_train_step, model, optimizer, objective, x, y, amp)
     samples, rounds = interleaved(fns, sizes.warmup, sizes.timed, dev, ctx.budget)
     return {"rounds": rounds, "methods": _speed_table(samples, sizes.steps)}
 
@@ -884,7 +882,7 @@ def section_host_sync(ctx: Context, out: dict[str, Any]) -> None:
     }
     out["cases"] = {}
     for case, (template, mode, batch, shape) in cases.items():
-        amp, cl = _mode_setup(mode, dev)
+        amp, cl = _mode_setup(mode)
         gen = torch.Generator().manual_seed(SEED + 4)
         x = _on(torch.rand((batch, *shape), generator=gen), dev, channels_last=cl)
         y = torch.randint(0, 10, (batch,), generator=gen).to(dev)
@@ -944,7 +942,7 @@ def section_projections(ctx: Context, out: dict[str, Any]) -> None:
     n_eval = sizes.eval_images
     eval_s: dict[str, float] = {}
     for mode in speed:
-        amp, cl = _mode_setup(mode, dev)
+        amp, cl = _mode_setup(mode)
         net = _placed(template, dev, torch.float32, channels_last=cl).eval()
         xe = _on(synthetic_images(n_eval, SEED + 5), dev, channels_last=cl)
         ye = torch.zeros(n_eval, dtype=torch.long, device=dev)
@@ -1068,7 +1066,7 @@ def section_wrn(ctx: Context, out: dict[str, Any]) -> None:
     throughput: dict[str, Any] = {}
     out["throughput"] = throughput
     for mode in ("fp32", "bf16_cl"):
-        amp, cl = _mode_setup(mode, dev)
+        amp, cl = _mode_setup(mode)
         net = _placed(template, dev, torch.float32, channels_last=cl).eval()
         x = _on(synthetic_images(sizes.wrn_batch, SEED + 8), dev, channels_last=cl)
         y = torch.zeros(sizes.wrn_batch, dtype=torch.long, device=dev)
@@ -1088,10 +1086,10 @@ def section_wrn(ctx: Context, out: dict[str, Any]) -> None:
                 "lesson08_seconds_per_model_1000_images_r1":
                     LESSON08_PGD_RUNS * LESSON08_IMAGES / ips,
             }  # fmt: skip
-        del net, x
+        del net, x, attack  # the closure holds them too
         ctx.write()
 
-    amp, cl = _mode_setup("bf16_cl", dev)
+    amp, cl = _mode_setup("bf16_cl")
 
     def probe_attack(batch: int) -> None:
         net = _placed(template, dev, torch.float32, channels_last=True).eval()
@@ -1140,19 +1138,28 @@ def section_torchrun(ctx: Context, out: dict[str, Any]) -> None:
     env["MAILVIZ_CACHE"] = str(ctx.workdir / "torchrun-cache")
     timeout = max(5.0, min(240.0, ctx.budget.left() - 5.0))
     t0 = time.monotonic()
+    # its own session, so that a timeout (or the budget timer) ends the launcher *and* its
+    # worker: killing torchrun alone would leave the worker holding the device
+    proc = subprocess.Popen(cmd, env=env, cwd=str(ROOT), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:
-        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout,
-                              cwd=str(ROOT), check=False)
-    except subprocess.TimeoutExpired as err:
+        output, _ = proc.communicate(timeout=timeout)
+    except BaseException as err:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        output, _ = proc.communicate()
         out["seconds_wall"] = round(time.monotonic() - t0, 2)
-        out["_status"] = f"failed(timed out after {err.timeout:.0f} s)"
-        return
+        out["output_tail"] = output.splitlines()[-20:]
+        if isinstance(err, subprocess.TimeoutExpired):
+            out["_status"] = f"failed(timed out after {timeout:.0f} s)"
+            return
+        raise
     out["rc"] = proc.returncode
     out["seconds_wall"] = round(time.monotonic() - t0, 2)
     if result_file.exists():
         out["worker"] = json.loads(result_file.read_text())
     if proc.returncode != 0 or "worker" not in out:
-        out["output_tail"] = (proc.stdout + proc.stderr).splitlines()[-20:]
+        out["output_tail"] = output.splitlines()[-20:]
         out["_status"] = f"failed(torchrun exited with {proc.returncode})"
     elif not out["worker"].get("ok", False):
         out["_status"] = "failed(the worker reported a failed check)"
@@ -1226,7 +1233,7 @@ def section_compile(ctx: Context, out: dict[str, Any]) -> None:
     out["mode"] = "bf16_cl"
     import torch._dynamo as dynamo
 
-    amp, cl = _mode_setup("bf16_cl", dev)
+    amp, cl = _mode_setup("bf16_cl")
     dynamo.reset()
     template = models.build_model("resnet18", 10, 3, input_size=32)
     model = _placed(template, dev, torch.float32, channels_last=cl).train()
@@ -1277,7 +1284,8 @@ def environment(device: torch.device) -> dict[str, Any]:
     """Versions, device and host facts for the JSON."""
     env: dict[str, Any] = {
         "torch": str(torch.__version__),
-        "cuda": torch.version.cuda,
+        "cuda": torch.version.cuda,  # the CUDA torch was built with
+        "cuda_available": torch.cuda.is_available(),
         "cudnn": torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None,
         "python": platform.python_version(),
         "platform": platform.platform(),
