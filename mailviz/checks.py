@@ -13,6 +13,13 @@ sync (one ``.tolist()`` of a few stacked reductions), and every such check consu
     with checks.skip_host_syncs():          # trusted inputs only
         x_adv = attacks.pgd(model, x, y, eps=8 / 255, step_size=2 / 255, steps=10)
 
+The trainer runs a whole training run inside the switch when the environment variable
+``MAILVIZ_SKIP_CHECKS=1`` is set (not part of the config, so the cache key does not change);
+``benchmarks/gpu_check.py`` measures what the syncs cost on a GPU. Besides the NaN / label checks,
+the switch also covers the other content checks of the hot path: pixels inside [0, 1] (the
+attacks), finite non-negative weights (:func:`mailviz.weights.normalize`), κ inside [0, K]
+(GAIRAT) and per-example ε / step sizes.
+
 Skipping is only for **trusted** inputs: inside the block a NaN pixel, an out-of-range label or
 a diverged model is no longer reported and gives a NaN or meaningless result (on CUDA an
 out-of-range label can even abort the process with a device-side assert). Type, shape and

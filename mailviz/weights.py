@@ -137,7 +137,7 @@ def _check_steps(steps: int, minimum: int) -> int:
 def _kappa(kappa: Tensor, steps: int) -> Tensor:
     kappa = _as_float_tensor(kappa, "kappa")
     k = kappa.detach()
-    if k.numel() and not bool(((k >= 0) & (k <= steps)).all()):
+    if checks.enabled() and k.numel() and not bool(((k >= 0) & (k <= steps)).all()):
         raise ValueError(
             f"kappa must lie in [0, steps={steps}], got values in "
             f"[{k.min().item():g}, {k.max().item():g}] — pass the K that produced kappa as steps"
@@ -479,7 +479,9 @@ def normalize(w: Tensor, mode: str = "batch", c: float = 3.0) -> Tensor:
 
     Raises:
         ValueError: for a bad mode or ``c``, a non-1-D ``w``, or a negative/NaN/inf weight (an inf
-        weight usually means :func:`exp_kernel` overflowed; use :func:`importance` instead).
+        weight usually means :func:`exp_kernel` overflowed; use :func:`importance` instead). The
+        weight check reads the tensor (a host sync) and is skipped inside
+        :func:`mailviz.checks.skip_host_syncs` (trusted inputs only).
 
     Shape:
         ``w [B]`` → ``[B]``.
@@ -502,7 +504,7 @@ def normalize(w: Tensor, mode: str = "batch", c: float = 3.0) -> Tensor:
     ):
         raise ValueError(f"c must be a finite number > 0, got {c!r} — the MAIL code uses c=3")
     wd = w.detach()
-    if not bool((torch.isfinite(wd) & (wd >= 0)).all()):
+    if checks.enabled() and not bool((torch.isfinite(wd) & (wd >= 0)).all()):  # a host sync
         raise ValueError(
             "weights must be finite and >= 0, got a negative, NaN or inf weight — "
             "for exp_kernel with a large alpha use importance() instead"
