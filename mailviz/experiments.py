@@ -35,9 +35,9 @@ MOONS_TOY: dict[str, Any] = dict(dataset="moons", model="mlp", eps=0.08, step_si
 #: Per-profile method settings that differ from the objective's defaults.
 _PROFILE_PARAMS: dict[str, dict[str, dict[str, Any]]] = {
     # AWP's weight perturbation (γ = 5e-3) from the first step kept the quick CNN at chance
-    # (loss ln 10) for all 20 epochs; after 2 epochs of plain AT it trains (measured in notebook
-    # 06: NAT 97.2 %, PGD-20 63.7 %, against AT's 98.3 / 65.4). The paper profile keeps the
-    # AT-AWP code's 0.
+    # (loss ln 10) for all its epochs; after 2 epochs of plain AT it trains (lesson 06 checks on
+    # every replicate that the loss left the plateau). The paper profile keeps the AT-AWP
+    # code's 0.
     "quick": {"awp": {"awp_warmup": 2}},
     # TRADES' MNIST recipe uses β = 1 (the authors' scripts); CIFAR and the digits toy use 6.
     "mnist": {"trades": {"beta_trades": 1.0}, "mail_trades": {"beta_trades": 1.0},
@@ -71,7 +71,7 @@ def method_config(
     Example:
         >>> cfg = method_config("mail_trades", "quick")
         >>> cfg.burn_in, cfg.epochs
-        (12, 20)
+        (10, 16)
     """
     base = get_profile(profile)
     burn_in = round(BURN_IN_FRACTION.get(method, 0.0) * overrides.get("epochs", base.epochs))

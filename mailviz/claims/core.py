@@ -154,7 +154,8 @@ def estimate(
     if total == 0.0:  # every replicate identical and no sampling noise: a point
         return Estimate(mean, std, mean, mean, r, examples, 0.0, float(se_test), math.inf,
                         tuple(arr.tolist()), confidence)  # fmt: skip
-    df = total**2 / sum(v**2 / d for v, d in terms)
+    denom = sum(v**2 / d for v, d in terms)
+    df = total**2 / denom if denom > 0 else math.inf  # denom underflows for tiny variances
     half = float(stats.t.ppf(0.5 + confidence / 2.0, df)) * math.sqrt(total)
     return Estimate(mean, std, mean - half, mean + half, r, examples, math.sqrt(a),
                     float(se_test), float(df), tuple(arr.tolist()), confidence)  # fmt: skip
