@@ -117,7 +117,8 @@ def _execute(nb: str, target: str, parameters: dict[str, Any], kernel_name: str,
     os.environ.setdefault("OMP_NUM_THREADS", os.environ.get("MAILVIZ_THREADS", "1"))
     os.environ["MAILVIZ_NOTEBOOK"] = Path(nb).stem  # plots.save's default sub-folder
     out = Path(target)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    # papermill wants an .ipynb name; the leading dot and ".tmp" mark it as a temporary
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{out.stem}.", suffix=".tmp.ipynb", dir=out.parent)
     os.close(fd)
     tmp = Path(tmp_name)
     start = time.perf_counter()
@@ -227,11 +228,15 @@ def run_notebooks(
         times = prepare_models(profile, seed=int(common["SEED"]),
                                replicates=int(common["REPLICATES"]), workers=workers,
                                progress=verbose)  # fmt: skip
+        where = build_root() / f"prepare-{profile}-seed{int(common['SEED'])}.csv"
+        where.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(where, lambda fh: times.to_csv(fh, index=False))
         if verbose:
             fresh = times[~times["from_cache"]]
             print(f"prepare: {len(times)} models ({len(fresh)} trained) in "
                   f"{time.perf_counter() - start:.1f} s; training {times['train_s'].sum():.0f} s, "
-                  f"evaluations {times['eval_s'].sum():.0f} s of process time", flush=True)
+                  f"evaluations {times['eval_s'].sum():.0f} s of process time (per model: "
+                  f"{where})", flush=True)
     figures_root = os.environ.get("MAILVIZ_FIGURES")
     jobs = []
     for nb in notebooks:
