@@ -29,13 +29,13 @@ combinations, so the notebooks only call them:
   :func:`weight_summary` says how concentrated they are (effective sample size, share of the
   weight mass on misclassified examples).
 * **Results tables (notebooks 02 and 06).** :func:`mail_table_specs` lists the rows of MAIL's
-  Tables 4–7, :func:`train_specs` trains (or loads) them for every seed through
-  :func:`mailviz.experiments.train_method` (one cache for all notebooks), :func:`evaluate_runs`
-  evaluates them with the profile's :func:`evaluation_plan` (results cached next to each model),
-  :func:`summarize` gives numeric mean ± std over seeds, :func:`paper_columns` formats the seeds'
-  published numbers for :func:`mailviz.plots.results_table`, and :func:`claim_verdict` /
-  :func:`compare_rows` say whether a difference between two of our accuracies is larger than
-  the test set's sampling noise.
+  Tables 4–7, :func:`train_specs` trains (or loads) them for every replicate seed (one cache for
+  all notebooks and :func:`mailviz.catalogue.prepare`), :func:`per_example_runs` attacks them
+  with the profile's :func:`evaluation_plan` and keeps every example's result (cached next to
+  each model; :mod:`mailviz.claims` needs the pairs), :func:`accuracies` / :func:`evaluate_runs`
+  give the table's numbers, :func:`summarize` numeric mean ± std over replicates, and
+  :func:`paper_columns` the seeds' published numbers for :func:`mailviz.plots.results_table`.
+  Whether a difference is real is :mod:`mailviz.claims`' question.
 """
 
 from __future__ import annotations

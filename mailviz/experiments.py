@@ -71,7 +71,7 @@ def method_config(
     Example:
         >>> cfg = method_config("mail_trades", "quick")
         >>> cfg.burn_in, cfg.epochs
-        (10, 16)
+        (8, 12)
     """
     base = get_profile(profile)
     burn_in = round(BURN_IN_FRACTION.get(method, 0.0) * overrides.get("epochs", base.epochs))
