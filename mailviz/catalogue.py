@@ -33,6 +33,15 @@ __all__ = ["Entry", "TASKS", "entries", "prepare", "run_entry"]
 #: 01's five attack settings; ``pgd20`` the per-example PGD-20 run of lesson 03.
 TASKS: tuple[str, ...] = ("mail", "weights", "weights_mm", "zeng", "strong", "standin", "paths",
                           "pgd20")
+#: The lessons that read each evaluation (what ``--only`` keeps).
+TASK_LESSONS: dict[str, frozenset[str]] = {
+    "mail": frozenset({"02", "06"}), "weights": frozenset({"06"}),
+    "weights_mm": frozenset({"02"}), "zeng": frozenset({"04", "05", "07"}),
+    "strong": frozenset({"05"}), "standin": frozenset({"08"}), "paths": frozenset({"01"}),
+    "pgd20": frozenset({"03"}),
+}  # fmt: skip
+#: Lessons that load a model without reading any of its evaluations here (the moons toy).
+_TOY_LESSONS = frozenset({"01", "03"})
 
 
 @dataclass(frozen=True)
@@ -59,12 +68,17 @@ class Entry:
         return 1.0 + sum(weight[t] for t in self.tasks)
 
 
-def entries(profile: str = "quick", seeds: Sequence[int] = (0, 1, 2)) -> list[Entry]:
+def entries(
+    profile: str = "quick", seeds: Sequence[int] = (0, 1, 2), *,
+    lessons: Sequence[str] | None = None,
+) -> list[Entry]:  # fmt: skip
     """The catalogue of lessons 01–08 at ``profile`` for the replicate ``seeds``.
 
     Models come from the same spec functions the lessons call
     (:func:`mailviz.analysis.mail_table_specs`, :func:`mailviz.nonuniform.zeng_catalogue`), and
     entries with the same config (the AT row of Table 4 and Zeng's PGD baseline) are merged.
+    ``lessons`` (two-digit numbers, e.g. ``["04", "05"]``) keeps only the evaluations those
+    lessons read (:data:`TASK_LESSONS`) and the models they need; ``None`` keeps everything.
 
     Example:
         >>> len({e.config.method for e in entries("quick", [0])}) > 8
@@ -106,8 +120,17 @@ def entries(profile: str = "quick", seeds: Sequence[int] = (0, 1, 2)) -> list[En
             add(m.config(profile, seed=s), f"{m.name}, seed {s}", tasks, (m.family, m.alpha_train))
     for s in seeds:  # the 2-D toy of lessons 01 and 03 (quick settings at every profile)
         add(method_config("clean", "quick", seed=s, **MOONS_TOY), f"moons MLP, seed {s}", set())
-    return [Entry(v["config"], v["label"], frozenset(v["tasks"]), v["zeng"])
-            for v in found.values()]  # fmt: skip
+    out = [Entry(v["config"], v["label"], frozenset(v["tasks"]), v["zeng"])
+           for v in found.values()]  # fmt: skip
+    if lessons is None:
+        return out
+    wanted = {str(x) for x in lessons}
+    kept = []
+    for e in out:
+        tasks = frozenset(t for t in e.tasks if TASK_LESSONS[t] & wanted)
+        if tasks or (not e.tasks and _TOY_LESSONS & wanted):
+            kept.append(Entry(e.config, e.label, tasks, e.zeng))
+    return kept
 
 
 def mm_objective(config: Any) -> Any:
@@ -183,6 +206,7 @@ def prepare(
     seed: int = 0,
     replicates: int | None = None,
     workers: int = 2,
+    lessons: Sequence[str] | None = None,
     progress: bool = True,
 ) -> pd.DataFrame:
     """Train every catalogue model that is missing and run its evaluations, in parallel.
@@ -194,6 +218,7 @@ def prepare(
         workers: processes (1: in this process). Each trains with the config's ``threads``
             (``MAILVIZ_THREADS``, default 1): on a 2-core machine two one-thread workers use
             both cores, while two threads per worker would fight over them.
+        lessons: prepare only what these lessons read (``None``: every lesson).
         progress: a bar over the entries.
 
     Returns:
@@ -213,7 +238,7 @@ def prepare(
     count = default_replicates(profile) if replicates is None else replicates
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers must be an integer >= 1, got {workers!r} — e.g. workers=2")
-    todo = sorted(entries(profile, seeds(seed, count)), key=lambda e: -e.cost)
+    todo = sorted(entries(profile, seeds(seed, count), lessons=lessons), key=lambda e: -e.cost)
     rows: list[dict[str, Any]] = []
     bar = tqdm(total=len(todo), desc=f"prepare {profile}", unit="model", disable=not progress,
                dynamic_ncols=True)  # fmt: skip
@@ -233,4 +258,5 @@ def prepare(
             raise
         pool.shutdown(wait=True)
     bar.close()
-    return pd.DataFrame(rows)
+    columns = ["label", "method", "seed", "from_cache", "train_s", "eval_s", "pid"]
+    return pd.DataFrame(rows, columns=columns)

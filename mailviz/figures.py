@@ -225,9 +225,10 @@ def run_notebooks(
         from mailviz.catalogue import prepare as prepare_models
 
         start = time.perf_counter()
+        chosen = None if not only else [nb.stem[:2] for nb in notebooks]
         times = prepare_models(profile, seed=int(common["SEED"]),
                                replicates=int(common["REPLICATES"]), workers=workers,
-                               progress=verbose)  # fmt: skip
+                               lessons=chosen, progress=verbose)  # fmt: skip
         where = build_root() / f"prepare-{profile}-seed{int(common['SEED'])}.csv"
         where.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(where, lambda fh: times.to_csv(fh, index=False))

@@ -80,7 +80,7 @@ def test_prepare_in_two_worker_processes(monkeypatch, tmp_path) -> None:
     entries = _tiny(monkeypatch, tmp_path)
     for e in entries:  # keep the workers quick: training only
         object.__setattr__(e, "tasks", frozenset())
-    monkeypatch.setattr(catalogue, "entries", lambda profile, seeds: entries)
+    monkeypatch.setattr(catalogue, "entries", lambda profile, seeds, lessons=None: entries)
     times = catalogue.prepare("smoke", replicates=2, workers=2, progress=False)
     assert isinstance(times, pd.DataFrame) and len(times) == 4
     assert times["pid"].nunique() >= 1 and not times["from_cache"].any()
@@ -88,3 +88,17 @@ def test_prepare_in_two_worker_processes(monkeypatch, tmp_path) -> None:
     assert again["from_cache"].all()
     with pytest.raises(ValueError, match="workers"):
         catalogue.prepare("smoke", workers=0)
+
+
+def test_entries_for_some_lessons_keep_only_what_they_read() -> None:
+    full = catalogue.entries("mnist", [0])
+    zeng = catalogue.entries("mnist", [0], lessons=["04", "05", "07"])
+    assert {e.config.method for e in zeng} == {"at", "trades", "weighted_at", "weighted_trades"}
+    assert all(e.tasks <= {"zeng", "strong"} and e.tasks for e in zeng)
+    assert len(zeng) == 7 < len(full)
+    toy = catalogue.entries("quick", [0], lessons=["03"])
+    assert {e.config.dataset for e in toy} == {"digits", "moons"}
+    assert [e.tasks for e in toy if e.config.dataset == "digits"] == [frozenset({"pgd20"})]
+    assert catalogue.entries("quick", [0], lessons=["00"]) == []
+    empty = catalogue.prepare("quick", replicates=1, workers=1, lessons=["00"], progress=False)
+    assert empty.empty and "from_cache" in empty.columns
