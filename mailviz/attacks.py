@@ -195,6 +195,12 @@ def _check_int(value: object, name: str, minimum: int, hint: str) -> int:
     return value
 
 
+def _check_bool(value: object, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+    return value
+
+
 def _check_choice(value: object, name: str, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise ValueError(f"unknown {name} {value!r}; choose one of {', '.join(choices)}")
@@ -355,7 +361,10 @@ def _start_point(
     start: str,
     init: Tensor | None,
     generator: torch.Generator | None,
+    clamp: bool = True,
 ) -> Tensor:
+    """The start iterate ``x^{(0)}``: projected onto the ε-ball, and clamped to [0, 1] unless
+    ``clamp`` is False (the authors' codes take the first gradient at the unclamped start)."""
     if init is not None:
         x0 = x + init.detach().to(device=x.device, dtype=x.dtype)
     elif start == "uniform":
@@ -366,6 +375,8 @@ def _start_point(
         x0 = x + NORMAL_START_STD * noise
     else:
         x0 = x
+    if not clamp:
+        return torch.minimum(torch.maximum(x0.detach(), x - eps), x + eps)
     return torch.clamp(x0.detach(), low, high)
 
 
@@ -413,6 +424,7 @@ def _sign_ascent(
     final_logits: bool,
     init: Tensor | None,
     guard: _Guard | None = None,
+    clamp_start: bool = True,
 ) -> Tensor | AttackResult:
     """``restarts`` runs of eq. 11 on ``objective``; the model must already be in eval mode.
 
@@ -423,7 +435,7 @@ def _sign_ascent(
     need_final = record or restarts > 1 or (return_result and final_logits)
     best: AttackResult | None = None
     for _ in range(restarts):
-        x_adv = _start_point(x, eps, low, high, start, init, generator)
+        x_adv = _start_point(x, eps, low, high, start, init, generator, clamp_start)
         kappa = (
             torch.zeros(x.shape[0], dtype=torch.int64, device=x.device) if return_result else None
         )
@@ -525,6 +537,7 @@ def pgd(
     return_result: bool = False,
     final_logits: bool = True,
     init: Tensor | None = None,
+    clamp_start: bool = True,
 ) -> Tensor | AttackResult:
     """Projected gradient descent in the L∞ ball (Madry et al.; MAIL appendix eq. 11).
 
@@ -543,6 +556,13 @@ def pgd(
     Starts: ``"uniform"`` ``δ ~ U(−ε, ε)`` (Madry, MAIL/GAIRAT/Zeng evaluation), ``"normal"``
     ``x + 0.001·N(0, I)`` (TRADES/MAIL training code), ``"none"`` (``x`` itself); all are
     projected and clamped. ``init`` overrides ``start`` with an explicit start perturbation.
+
+    Start clamp (a documented difference from the authors' code): by default the start is
+    clamped to [0, 1] *before* the first gradient, so every point the model sees is an image.
+    The MAIL, GAIRAT, TRADES and Zeng et al. codes take the first gradient at the unclamped
+    ``x + δ^{(0)}`` (pixels below 0 or above 1) and clamp only after the first step;
+    ``clamp_start=False`` reproduces that. Only pixels within ε of 0 or 1 can differ; lesson 09
+    measures the effect on CE and KL attacks.
 
     Restarts: each example keeps its strongest restart — a misclassified final iterate beats a
     correct one; among restarts that agree on correctness, the larger final loss wins. With the
@@ -576,6 +596,9 @@ def pgd(
         final_logits: with ``return_result``, spend the forward that fills ``logits``/``loss``.
         init: ``[B, ...]`` explicit start perturbation δ^{(0)} (projected and clamped); makes
             random-start runs reproducible example by example. Needs ``restarts=1``.
+        clamp_start: clamp the start to [0, 1] before the first gradient (default); ``False``
+            takes it at the unclamped start as the authors' codes do. The result is always
+            clamped.
 
     Returns:
         ``x_adv`` ``[B, ...]``, or an :class:`AttackResult`.
@@ -608,6 +631,7 @@ def pgd(
             model, x, y, eps_b, step_b, steps, objective, ref,
             start=start, restarts=restarts, record=record, generator=generator,
             return_result=return_result, final_logits=final_logits, init=init, guard=guard,
+            clamp_start=_check_bool(clamp_start, "clamp_start"),
         )  # fmt: skip
 
 
@@ -628,6 +652,7 @@ def weighted_pgd(
     return_result: bool = False,
     final_logits: bool = True,
     init: Tensor | None = None,
+    clamp_start: bool = True,
 ) -> Tensor | AttackResult:
     """Weighted PGD of Zeng et al. (2021), Algorithm 1: PGD on the importance-weighted loss.
 
@@ -653,7 +678,7 @@ def weighted_pgd(
 
     Args:
         model, x, y, eps, step_size, steps, start, restarts, record, generator, return_result,
-        final_logits, init: as in :func:`pgd`.
+        final_logits, init, clamp_start: as in :func:`pgd`.
         loss: ``"ce"`` (Algorithm 1) or ``"kl"`` (TRADES+ours).
         alpha: α of the weight ``exp(−α·margin)``, a float or a ``[B]`` tensor (α_train /
             α_test; 0 gives plain PGD).
@@ -697,6 +722,7 @@ def weighted_pgd(
             model, x, y, eps_b, step_b, steps, objective, ref,
             start=start, restarts=restarts, record=record, generator=generator,
             return_result=return_result, final_logits=final_logits, init=init, guard=guard,
+            clamp_start=_check_bool(clamp_start, "clamp_start"),
         )  # fmt: skip
 
 
@@ -719,6 +745,7 @@ def lm_pgd(
     generator: torch.Generator | None = None,
     return_result: bool = False,
     init: Tensor | None = None,
+    clamp_start: bool = True,
 ) -> Tensor | AttackResult:
     """Line-Search & Momentum PGD (LM-PGD, MAIL appendix A, eq. 12–14).
 
@@ -756,8 +783,8 @@ def lm_pgd(
     ``n_candidates × B`` inputs (no backward), and one clean forward for ``loss="kl"``.
 
     Args:
-        model, x, y, eps, loss, confidence, start, record, generator, return_result, init: as in
-            :func:`pgd` (no restarts).
+        model, x, y, eps, loss, confidence, start, record, generator, return_result, init,
+            clamp_start: as in :func:`pgd` (no restarts).
         steps: K ≥ 1 iterations.
         momentum: γ in [0, 1).
         step_max: α_max > 0 (float or ``[B]``); default ``ε·6/8``.
@@ -785,6 +812,7 @@ def lm_pgd(
     _check_int(n_candidates, "n_candidates", 2, "the line search needs a grid, e.g. 5")
     _check_choice(loss, "loss", LOSSES)
     _check_common(x, start, 1, record, return_result, generator, init)
+    clamp_start = _check_bool(clamp_start, "clamp_start")
     if isinstance(momentum, bool) or not isinstance(momentum, (int, float)):
         raise ValueError(f"momentum must be a float in [0, 1), got {momentum!r} (paper: 0.8)")
     if not 0.0 <= momentum < 1.0:
@@ -819,7 +847,7 @@ def lm_pgd(
         y_n = y.repeat(n)
         low = (x - eps_b).clamp(min=0.0)
         high = (x + eps_b).clamp(max=1.0)
-        x_adv = _start_point(x, eps_b, low, high, start, init, generator)
+        x_adv = _start_point(x, eps_b, low, high, start, init, generator, clamp_start)
         x_prev = x_adv
         velocity = torch.zeros_like(x)
         grid = torch.linspace(0.0, 1.0, n, device=x.device, dtype=x.dtype)
