@@ -34,6 +34,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from mailviz.errors import ConfigError
+
 __all__ = [
     "ExperimentConfig",
     "PROFILES",
@@ -52,10 +54,6 @@ SCHEDULES = ("constant", "multistep", "cosine")
 AMP_MODES = ("auto", "bf16", "fp16", "none")
 #: Bumped when a change to the training code makes old cached models stale.
 CACHE_VERSION = 1
-
-
-class ConfigError(ValueError):
-    """A configuration value is invalid; the message names the field and the fix."""
 
 
 @dataclass(frozen=True)
