@@ -78,6 +78,10 @@ from mailviz.attacks._common import (  # noqa: F401
     _weighted_ce,
 )
 from mailviz.attacks.autoattack_wrapper import (  # noqa: F401
+    _autoattack_quiet,
+    _frozen_parameters,
+    _guarded_classes,
+    _single_eps,
     autoattack,
 )
 from mailviz.attacks.fast_gradient import (  # noqa: F401
