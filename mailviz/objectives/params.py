@@ -20,6 +20,7 @@ from mailviz.objectives.registry import (
     _DEFAULTS,
     _START_DEFAULT,
     METHODS,
+    SPECS,
 )
 from mailviz.objectives.settings import _is_number
 
@@ -189,7 +190,9 @@ def validate_params(
             out[name] = _number(
                 method, name, v, f"in [0, {_ALPHA_TRAIN_MAX:g}]", lambda t: 0 <= t <= 80
             )
-        else:  # pragma: no cover - every default above has a rule
+        elif name in SPECS[method].param_rules:  # a parameter only this method has
+            out[name] = SPECS[method].param_rules[name](v)
+        else:  # pragma: no cover - every default has a rule above or in its MethodSpec
             raise AssertionError(f"no validation rule for {name}")
     if out.get("margin") == "pm" and not -1.0 <= out["beta"] <= 1.0:
         raise ConfigError(

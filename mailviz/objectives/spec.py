@@ -7,7 +7,7 @@ module with its ``SPEC`` and one line in the registry.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +29,10 @@ class MethodSpec:
         start: the training attack's start that ``start="auto"`` resolves to.
         base: the method a reweighting method runs during burn-in (``None``: not reweighting).
         attack_losses: the training-attack losses the method accepts.
+        param_rules: checks for parameters no other method has, name →
+            ``check(value) -> validated value`` (raise :class:`~mailviz.errors.ConfigError`);
+            the shared parameters (``beta``, ``gamma``, ``beta_trades``, …) are checked by
+            :func:`~mailviz.objectives.params.validate_params`.
     """
 
     name: str
@@ -38,3 +42,4 @@ class MethodSpec:
     start: str = "uniform"
     base: str | None = None
     attack_losses: tuple[str, ...] = LOSSES
+    param_rules: Mapping[str, Callable[[Any], Any]] = field(default_factory=dict)
