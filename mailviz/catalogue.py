@@ -30,15 +30,16 @@ __all__ = ["Entry", "TASKS", "entries", "prepare", "run_entry"]
 #: training set (06); ``weights_mm`` MAIL-TRADES' ω under the MM objective (02); ``zeng`` the
 #: A_rob / A_sa / A_tr grid and A_nat (04, 05, 07); ``strong`` Table 9's attacks (05);
 #: ``standin`` lesson 08's evaluation of the quick stand-ins; ``paths`` κ and PM under lesson
-#: 01's five attack settings; ``pgd20`` the per-example PGD-20 run of lesson 03.
+#: 01's five attack settings; ``pgd20`` the per-example PGD-20 run of lesson 03; ``audit``
+#: lesson 09's gradient-masking attacks (:func:`mailviz.audit.audit_per_example`).
 TASKS: tuple[str, ...] = ("mail", "weights", "weights_mm", "zeng", "strong", "standin", "paths",
-                          "pgd20")
+                          "pgd20", "audit")  # fmt: skip
 #: The lessons that read each evaluation (what ``--only`` keeps).
 TASK_LESSONS: dict[str, frozenset[str]] = {
     "mail": frozenset({"02", "06"}), "weights": frozenset({"06"}),
     "weights_mm": frozenset({"02"}), "zeng": frozenset({"04", "05", "07"}),
     "strong": frozenset({"05"}), "standin": frozenset({"08"}), "paths": frozenset({"01"}),
-    "pgd20": frozenset({"03"}),
+    "pgd20": frozenset({"03"}), "audit": frozenset({"09"}),
 }  # fmt: skip
 #: Lessons that load a model without reading any of its evaluations here (the moons toy).
 _TOY_LESSONS = frozenset({"01", "03"})
@@ -64,7 +65,7 @@ class Entry:
     def cost(self) -> float:
         """A rough relative cost (to start the longest jobs first)."""
         weight = {"mail": 0.5, "weights": 0.05, "weights_mm": 0.05, "zeng": 0.6, "strong": 0.8,
-                  "standin": 0.3, "paths": 0.2, "pgd20": 0.05}  # fmt: skip
+                  "standin": 0.3, "paths": 0.2, "pgd20": 0.05, "audit": 1.5}  # fmt: skip
         return 1.0 + sum(weight[t] for t in self.tasks)
 
 
@@ -72,7 +73,7 @@ def entries(
     profile: str = "quick", seeds: Sequence[int] = (0, 1, 2), *,
     lessons: Sequence[str] | None = None,
 ) -> list[Entry]:  # fmt: skip
-    """The catalogue of lessons 01–08 at ``profile`` for the replicate ``seeds``.
+    """The catalogue of lessons 01–09 at ``profile`` for the replicate ``seeds``.
 
     Models come from the same spec functions the lessons call
     (:func:`mailviz.analysis.mail_table_specs`, :func:`mailviz.nonuniform.zeng_catalogue`), and
@@ -84,7 +85,7 @@ def entries(
         >>> len({e.config.method for e in entries("quick", [0])}) > 8
         True
     """
-    from mailviz import analysis, nonuniform
+    from mailviz import analysis, audit, nonuniform
     from mailviz.config import config_hash
     from mailviz.experiments import MOONS_TOY, method_config
 
@@ -118,6 +119,9 @@ def entries(
         tasks = {"zeng", "strong"} if m.headline else {"zeng"}
         for s in seeds:
             add(m.config(profile, seed=s), f"{m.name}, seed {s}", tasks, (m.family, m.alpha_train))
+    for s in seeds:  # lesson 09 audits models of lessons 05 and 06 (merged by config)
+        for label, cfg in audit.audit_configs(profile, s).items():
+            add(cfg, f"{label}, seed {s}", {"audit"})
     for s in seeds:  # the 2-D toy of lessons 01 and 03 (quick settings at every profile)
         add(method_config("clean", "quick", seed=s, **MOONS_TOY), f"moons MLP, seed {s}", set())
     out = [Entry(v["config"], v["label"], frozenset(v["tasks"]), v["zeng"])
@@ -149,7 +153,7 @@ def run_entry(entry: Entry) -> dict[str, Any]:
     The evaluations are the lessons' own calls, so the lessons find them in the cache. Torch
     runs with the config's ``threads`` (training sets it; the evaluations keep it).
     """
-    from mailviz import analysis, nonuniform
+    from mailviz import analysis, audit, nonuniform
     from mailviz.data import load_dataset
     from mailviz.train import train
 
@@ -188,6 +192,9 @@ def run_entry(entry: Entry) -> dict[str, Any]:
                                        n=1000 if profile == "paper" else None)  # fmt: skip
     if "pgd20" in entry.tasks:
         nonuniform.attack_run(run, test, cfg.eps, steps=20, seed=int(cfg.seed))
+    if "audit" in entry.tasks:
+        audit.audit_per_example({(entry.label, int(cfg.seed)): run}, test,
+                                audit.plan_for(profile))  # fmt: skip
     return dict(label=entry.label, method=cfg.method, seed=int(cfg.seed),
                 from_cache=bool(run.from_cache), train_s=trained_s,
                 eval_s=time.perf_counter() - start - trained_s, pid=os.getpid())  # fmt: skip

@@ -17,14 +17,21 @@ def test_entries_cover_every_lesson_model_once_per_seed() -> None:
     assert max(keys.values()) == 1  # merged: AT of Table 4 is also Zeng's PGD baseline
     assert {e.config.seed for e in entries} == {0, 1, 2}
     per_seed = len(entries) // 3
-    specs = {(config_hash(s.config("quick", 0)))
-             for t in analysis.MAIL_TABLES for s in analysis.mail_table_specs(t)}
+    specs = {
+        (config_hash(s.config("quick", 0)))
+        for t in analysis.MAIL_TABLES
+        for s in analysis.mail_table_specs(t)
+    }
     zeng = {config_hash(m.config("quick", seed=0)) for m in nonuniform.zeng_catalogue()}
     assert per_seed == len(specs | zeng) + 1  # + the moons toy of lessons 01 and 03
     toy = [e for e in entries if e.config.dataset == "moons"]
     assert len(toy) == 3 and not any(e.tasks for e in toy)
     at = next(e for e in entries if e.config.method == "at" and e.config.seed == 0)
-    assert {"mail", "weights", "zeng", "strong", "paths", "pgd20"} <= at.tasks
+    assert {"mail", "weights", "zeng", "strong", "paths", "pgd20", "audit"} <= at.tasks
+    audited = [e for e in entries if "audit" in e.tasks]
+    assert len(audited) == 7 * 3  # lesson 09's seven methods, merged with lessons 05/06 models
+    only09 = catalogue.entries("quick", [0, 1, 2], lessons=["09"])
+    assert len(only09) == 21 and all(e.tasks == {"audit"} for e in only09)
     assert at.zeng == ("PGD", None)
     mt = next(e for e in entries if e.config.method == "mail_trades" and not e.config.params
               and e.config.attack_loss is None and e.config.seed == 0)  # fmt: skip
@@ -39,7 +46,8 @@ def test_mm_objective_and_training_subset() -> None:
     cfg = analysis.mail_table_specs("table5")[0].config("quick", 0)
     assert catalogue.mm_objective(cfg).params["margin"] == "mm"
     assert config_hash(catalogue.mm_objective(cfg)) == config_hash(
-        analysis.mail_table_specs("table5")[1].config("quick", 0))
+        analysis.mail_table_specs("table5")[1].config("quick", 0)
+    )
     assert catalogue.training_subset("paper") == 10_000
     assert catalogue.training_subset("quick") is None
 

@@ -49,7 +49,7 @@ def test_notebook_name_follows_convention(path: Path) -> None:
     assert stem[:2].isdigit() and stem[2] == "_", f"{path.name}: name notebooks NN_slug.ipynb"
 
 
-LESSONS = [p for p in NOTEBOOKS if p.stem[:2].isdigit() and 1 <= int(p.stem[:2]) <= 8]
+LESSONS = [p for p in NOTEBOOKS if p.stem[:2].isdigit() and 1 <= int(p.stem[:2]) <= 9]
 
 
 def _parameters(path: Path) -> dict:

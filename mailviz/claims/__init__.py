@@ -12,7 +12,8 @@ verdicts"):
   prose (:func:`what_we_saw`), ``claims.csv`` per lesson (:func:`save`, :func:`collect`) and the
   assertions a lesson may make (:func:`check`, :func:`asserted`);
 * :mod:`mailviz.claims.mail` and :mod:`mailviz.claims.zeng` — the claims of the MAIL lessons
-  (01, 02, 03, 06) and of the Zeng et al. lessons (04, 05, 07, 08).
+  (01, 02, 03, 06) and of the Zeng et al. lessons (04, 05, 07, 08); :mod:`mailviz.claims.audit`
+  those of lesson 09 (the gradient-masking audit).
 """
 
 from mailviz.claims.core import (
@@ -65,6 +66,6 @@ __all__ = [
     "check",
 ]
 
-from mailviz.claims import mail, zeng  # noqa: E402  (the lessons' claim builders)
+from mailviz.claims import audit, mail, zeng  # noqa: E402  (the lessons' claim builders)
 
-__all__ += ["mail", "zeng"]
+__all__ += ["audit", "mail", "zeng"]
