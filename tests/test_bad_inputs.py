@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from torch import nn
@@ -40,6 +41,7 @@ from mailviz import train as train_mod
 from mailviz.checkpoint import CheckpointError, atomic_write, load_checkpoint, save_checkpoint
 from mailviz.cli import main
 from mailviz.config import ConfigError, ExperimentConfig, get_profile
+from mailviz.training import loop as train_loop
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = dict(train_subset=64, epochs=1, steps=1, eval_subset=32, eval_steps=1, batch_size=32)
@@ -328,14 +330,14 @@ THREADS_CFG = get_profile("smoke", **{**TINY, "epochs": 2})
 
 def _checkpoint_at_one_thread(sb: Sandbox, mp: pytest.MonkeyPatch) -> None:
     """A run stopped after epoch 1 at one thread: its checkpoint is what a resume would load."""
-    real = train_mod._save_progress
+    real = train_loop._save_progress
 
     def stop(*args: Any, **kwargs: Any) -> None:
         real(*args, **kwargs)
         raise KeyboardInterrupt  # the user stops it after epoch 1
 
     with pytest.MonkeyPatch.context() as m:
-        m.setattr(train_mod, "_save_progress", stop)
+        m.setattr(train_loop, "_save_progress", stop)
         with pytest.raises(KeyboardInterrupt):
             train_mod.train(THREADS_CFG, cache_dir=sb.root / "cache", progress=False)
     assert (train_mod.run_dir(THREADS_CFG, sb.root / "cache") / "checkpoint.pt").is_file()
@@ -562,7 +564,7 @@ API_CASES = [
         sb.root / "broken-run"), "config.json is not valid JSON", CheckpointError),  # fmt: skip
     api("files-write-fails-on-a-full-disk", _write_fails, "No space left on device", OSError),
     api("files-results-under-a-file", lambda sb, mp: evaluate.save_results(
-        evaluate.pd.DataFrame({"a": [1]}), sb.root / "blocker" / "run", "r"), "Not a directory",
+        pd.DataFrame({"a": [1]}), sb.root / "blocker" / "run", "r"), "Not a directory",
         OSError),  # fmt: skip
     # train: a run that meets a non-finite loss stops and caches nothing
     api("train-diverges", _train_tiny(lr=1e30, epochs=2),

@@ -31,6 +31,10 @@ from mailviz.train import (
     run_dir,
     train,
 )
+from mailviz.training import batches as train_batches
+from mailviz.training import loop as train_loop
+from mailviz.training import resume as train_resume
+from mailviz.training import setup as train_setup
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = dict(train_subset=128, epochs=2, steps=2, eval_subset=64, eval_steps=2, batch_size=64)
@@ -103,7 +107,7 @@ def test_cache_hit_does_not_train(tmp_path: Path, monkeypatch, capsys) -> None:
     def no_training(*args, **kwargs):
         raise AssertionError("a cached run must not build an objective")
 
-    monkeypatch.setattr(train_mod.objectives, "build_objective", no_training)
+    monkeypatch.setattr(train_setup.objectives, "build_objective", no_training)
     second = train(cfg.replace(device="cpu", profile="other"), cache_dir=tmp_path, progress=True)
     assert second.from_cache and second.path == first.path
     assert "loaded cached model" in capsys.readouterr().out
@@ -129,7 +133,7 @@ def test_same_seed_same_weights_other_seed_differs(tmp_path: Path) -> None:
 def test_dataloader_path_gives_the_same_model(tmp_path: Path, monkeypatch) -> None:
     cfg = tiny(epochs=1)
     on_device = train(cfg, cache_dir=tmp_path / "a", progress=False)
-    monkeypatch.setattr(train_mod, "ON_DEVICE_MAX_BYTES", 0)
+    monkeypatch.setattr(train_batches, "ON_DEVICE_MAX_BYTES", 0)
     streamed = train(cfg, cache_dir=tmp_path / "b", progress=False)
     assert_same_weights(on_device.model, streamed.model)
 
@@ -142,20 +146,20 @@ def test_resume_after_crash_is_bit_identical(tmp_path: Path, monkeypatch) -> Non
     cfg = tiny(method="at", epochs=3, milestones=(2,))
     full = train(cfg, cache_dir=tmp_path / "full", progress=False)
 
-    real_save = train_mod._save_progress
+    real_save = train_loop._save_progress
 
     def crash_after_two(folder, config, ctx, epochs_done, *args, **kwargs):
         real_save(folder, config, ctx, epochs_done, *args, **kwargs)
         if epochs_done == 2:
             raise _Crash("simulated crash after epoch 2")
 
-    monkeypatch.setattr(train_mod, "_save_progress", crash_after_two)
+    monkeypatch.setattr(train_loop, "_save_progress", crash_after_two)
     with pytest.raises(_Crash):
         train(cfg, cache_dir=tmp_path / "crash", progress=False)
     folder = run_dir(cfg, tmp_path / "crash")
     assert not (folder / "model.pt").exists()
     assert load_checkpoint(folder / "checkpoint.pt")["epochs_done"] == 2
-    monkeypatch.setattr(train_mod, "_save_progress", real_save)
+    monkeypatch.setattr(train_loop, "_save_progress", real_save)
 
     resumed = train(cfg, cache_dir=tmp_path / "crash", progress=False)
     assert_same_weights(full.model, resumed.model)
@@ -166,14 +170,14 @@ def test_resume_after_crash_is_bit_identical(tmp_path: Path, monkeypatch) -> Non
 
 def _crash_after_first_epoch(cfg, cache_dir: Path, **kwargs) -> None:
     """Train ``cfg`` until its first checkpoint is written, then crash (the resume point stays)."""
-    real_save = train_mod._save_progress
+    real_save = train_loop._save_progress
 
     def crash(*args, **kw):
         real_save(*args, **kw)
         raise _Crash("stop after epoch 1")
 
     with pytest.MonkeyPatch.context() as m:
-        m.setattr(train_mod, "_save_progress", crash)
+        m.setattr(train_loop, "_save_progress", crash)
         with pytest.raises(_Crash):
             train(cfg, cache_dir=cache_dir, progress=False, **kwargs)
 
@@ -407,8 +411,8 @@ def test_checkpoint_precedes_history_and_temporaries_are_removed(
     stale = folder / ".checkpoint.pt.x1y2z3.tmp"  # left by a writer killed mid-write
     stale.write_bytes(b"")
     written: list[str] = []
-    real_atomic = train_mod.atomic_write
-    real_save = train_mod.save_checkpoint
+    real_atomic = train_loop.atomic_write
+    real_save = train_loop.save_checkpoint
 
     def atomic(path, *args, **kwargs):
         written.append(Path(path).name)
@@ -419,8 +423,9 @@ def test_checkpoint_precedes_history_and_temporaries_are_removed(
         assert not stale.exists(), "the stale temporary must go before training starts"
         return real_save(path, *args, **kwargs)
 
-    monkeypatch.setattr(train_mod, "atomic_write", atomic)
-    monkeypatch.setattr(train_mod, "save_checkpoint", save)
+    for module in (train_loop, train_resume):  # the loop writes config.json and model.pt
+        monkeypatch.setattr(module, "atomic_write", atomic)  # and the resume point each epoch
+        monkeypatch.setattr(module, "save_checkpoint", save)
     train(cfg, cache_dir=tmp_path, progress=False)
     assert written == ["config.json", "checkpoint.pt", "history.csv", "checkpoint.pt",
                        "history.csv", "model.pt"]

@@ -339,7 +339,7 @@ def test_reported_accuracy_prefers_shipped_model_info_json(tmp_path: Path, monke
         '{"clean_acc": "84.92", "autoattack_acc": "53.08", "external": "53.0",'
         ' "eps": "0.03137", "architecture": "WideResNet-34-10", "name": "TRADES"}'
     )
-    monkeypatch.setattr(zoo, "_robustbench_package_dir", lambda: tmp_path)
+    monkeypatch.setattr(zoo.reported, "_robustbench_package_dir", lambda: tmp_path)
     got = zoo.reported_accuracy("Zhang2019Theoretically")
     assert got is not None
     assert (got["clean_acc"], got["autoattack_acc"], got["source"]) == (84.92, 53.0, str(info))

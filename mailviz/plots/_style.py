@@ -1,0 +1,174 @@
+"""The look every figure shares (:func:`style`, the palette) and small helpers for grouping rows."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import re
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import matplotlib as mpl
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.figure import Figure
+from torch import Tensor
+
+#: seaborn palette used everywhere (distinguishable with the common colour-vision deficiencies).
+PALETTE = "colorblind"
+#: Curves :func:`weight_functions` can draw.
+WEIGHT_CURVES: tuple[str, ...] = (
+    "sigmoid",
+    "hinge",
+    "hinge_mirrored",
+    "step",
+    "gairat_tanh",
+    "exp",
+)
+#: Fixed SVG id salt: reruns give byte-identical SVG files.
+SVG_HASHSALT = "mailviz"
+
+
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def palette(n: int | None = None) -> list[tuple[float, float, float]]:
+    """The colour-blind-safe palette (``n`` colours, cycling when ``n`` > 10)."""
+    return sns.color_palette(PALETTE, n_colors=n)
+
+
+def _rc() -> dict[str, Any]:
+    rc: dict[str, Any] = {}
+    rc.update(sns.axes_style("whitegrid"))
+    rc.update(sns.plotting_context("notebook", font_scale=0.85))
+    rc.update(
+        {
+            "axes.prop_cycle": mpl.cycler(color=palette()),
+            "image.cmap": "viridis",
+            "figure.dpi": 100,
+            "savefig.dpi": 150,
+            "svg.hashsalt": SVG_HASHSALT,
+            "axes.titlesize": "medium",
+            "legend.frameon": False,
+        }
+    )
+    return rc
+
+
+@contextlib.contextmanager
+def style() -> Iterator[None]:
+    """The mailviz look: seaborn whitegrid, notebook context, colour-blind palette, fixed SVG salt.
+
+    Usable as a context manager (``with plots.style(): ...``) or a decorator (``@plots.style()``);
+    every plotting function here already uses it.
+    """
+    with mpl.rc_context(_rc()):
+        yield
+
+
+def _subplots(
+    nrows: int, ncols: int, *, panel: tuple[float, float], **kw: Any
+) -> tuple[Figure, np.ndarray]:
+    fig, axes = plt.subplots(
+        nrows, ncols, squeeze=False, layout="constrained",
+        figsize=(panel[0] * ncols + 0.4, panel[1] * nrows + 0.4), **kw,
+    )  # fmt: skip
+    return fig, axes
+
+
+def _require(frame: pd.DataFrame, columns: Sequence[str], where: str) -> None:
+    if not isinstance(frame, pd.DataFrame):
+        raise ValueError(f"{where} needs a pandas DataFrame, got {type(frame).__name__}")
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(
+            f"{where} needs columns {list(columns)}; missing {missing} — "
+            "build the frame with mailviz.evaluate"
+        )
+    if frame.empty:
+        raise ValueError(f"{where} got an empty frame")
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, (int, float, np.number)) else str(value)
+
+
+def _is_baseline(value: Any, baseline_label: str) -> bool:
+    return (
+        (isinstance(value, float) and math.isnan(value))
+        or value is None
+        or (str(value) == baseline_label)
+    )
+
+
+def _ordered_groups(values: pd.Series, baseline_label: str) -> list[Any]:
+    """Unique values: the baseline (label or NaN) first, then numbers ascending, then text."""
+    uniq = list(dict.fromkeys(values.tolist()))
+    base = [v for v in uniq if _is_baseline(v, baseline_label)]
+    rest = [v for v in uniq if not _is_baseline(v, baseline_label)]
+    nums = sorted(v for v in rest if isinstance(v, (int, float, np.number)))
+    text = [v for v in rest if not isinstance(v, (int, float, np.number))]
+    return base[:1] + nums + text
+
+
+def _select(frame: pd.DataFrame, column: str | None, value: Any, baseline_label: str) -> pd.Series:
+    if column is None:
+        return pd.Series(True, index=frame.index)
+    if _is_baseline(value, baseline_label):
+        return frame[column].map(lambda v: _is_baseline(v, baseline_label))
+    return frame[column] == value
+
+
+def _group_label(column: str | None, value: Any, baseline_label: str) -> str:
+    if column is None:
+        return ""
+    if _is_baseline(value, baseline_label):
+        return baseline_label
+    name = {"alpha_train": "α_train", "alpha_test": "α_test", "eps": "ε"}.get(column, column)
+    return f"{name} = {_fmt(value)}"
+
+
+def _single_eps(frame: pd.DataFrame, where: str) -> None:
+    if "eps" in frame.columns and frame["eps"].nunique() > 1:
+        values = ", ".join(_fmt(v) for v in sorted(frame["eps"].unique()))
+        raise ValueError(
+            f"{where}: the frame holds several eps ({values}); pass frame[frame.eps == e] "
+            "(one figure per ε, as in Zeng et al. Figs. 5–7)"
+        )
+
+
+def _replicate_stats(frame: pd.DataFrame, keys: Sequence[str], value: str) -> pd.DataFrame:
+    """Mean, std (ddof 1; 0 with one replicate) and count of ``value`` per ``keys`` group."""
+    stats = frame.groupby(list(keys), sort=False, dropna=False)[value].agg(["mean", "std", "count"])
+    stats["std"] = stats["std"].fillna(0.0)
+    return stats.reset_index()
+
+
+def _replicates_note(frame: pd.DataFrame) -> str:
+    if "seed" not in frame.columns:
+        return ""
+    n = frame["seed"].nunique()
+    return f"mean ± std over {n} replicates" if n > 1 else "one replicate"
+
+
+def _np(v: Any) -> np.ndarray:
+    return v.detach().cpu().numpy() if isinstance(v, Tensor) else np.asarray(v)
+
+
+# --------------------------------------------------------------------------------------------
+# Tables
+# --------------------------------------------------------------------------------------------
+
+_ATTACK_RE = re.compile(r"^(pgd|cw)(\d+)$")
+
+
+def attack_label(spec: str) -> str:
+    """Display name of an attack spec: ``nat → NAT``, ``pgd20 → PGD-20``, ``cw20 → CW-20``,
+    ``aa → AA``, ``aa-fast → AA (fast)``; anything else unchanged."""
+    s = str(spec)
+    m = _ATTACK_RE.match(s)
+    if m:
+        return f"{m.group(1).upper()}-{m.group(2)}"
+    return {"nat": "NAT", "aa": "AA", "aa-fast": "AA (fast)"}.get(s, s)
