@@ -109,6 +109,15 @@ def test_literature_and_clamp_claims_have_sources_and_verdicts() -> None:
     assert all(c.source and c.verdict in claims.VERDICTS for c in found)
 
 
+def test_pgd_aa_gaps_match_a_hand_count() -> None:
+    per = synthetic()
+    gaps = claims.audit.pgd_aa_gaps(per, SUBSET)
+    sub = per[(per["model"] == "GAIRAT") & (per["example"] < SUBSET)]
+    acc = 100 * sub.groupby("attack")["correct"].mean()
+    assert gaps.loc["GAIRAT", "mean"] == pytest.approx(acc["pgd20"] - acc["aa"])
+    assert (gaps["low"] <= gaps["mean"]).all() and (gaps["mean"] <= gaps["high"]).all()
+
+
 def test_matrix_names_the_missing_row() -> None:
     with pytest.raises(ValueError, match="no per-example results for 'FAT'"):
         claims.audit.matrix(synthetic(), "FAT", "pgd20")

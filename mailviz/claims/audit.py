@@ -18,7 +18,7 @@ from mailviz.claims.core import Estimate, replicate_estimates
 from mailviz.claims.record import Claim, comparison, invariant
 
 __all__ = ["matrix", "gap_claims", "literature_claims", "clamp_claims", "invariant_claims",
-           "signal_estimates", "verdict_table"]  # fmt: skip
+           "signal_estimates", "pgd_aa_gaps", "verdict_table"]  # fmt: skip
 
 _CH = "Croce & Hein 2020 (AutoAttack)"
 _LRAT = "Gao et al. 2021 (LRAT, arXiv:2106.15776)"
@@ -159,6 +159,20 @@ def signal_estimates(signals: pd.DataFrame, per: pd.DataFrame, subset: int) -> p
         if not np.isclose(check.loc[r.method, r.signal], r.mean):
             raise ValueError(f"signal {r.signal!r} of {r.method} disagrees between frames")
     return out
+
+
+def pgd_aa_gaps(per: pd.DataFrame, subset: int) -> pd.DataFrame:
+    """PGD-20 minus standard AutoAttack accuracy (points) per method on the first ``subset``
+    examples: mean over replicates, std and the 95 % interval of :func:`replicate_estimates`."""
+    from mailviz.audit import AUDIT_ROWS
+
+    rows = []
+    for row in AUDIT_ROWS:
+        diff = matrix(per, row.label, "pgd20", subset) - matrix(per, row.label, "aa", subset)
+        est = _mean_points(diff)
+        rows.append(dict(method=row.label, mean=est.mean, std=est.std, low=est.low,
+                         high=est.high))  # fmt: skip
+    return pd.DataFrame(rows).set_index("method")
 
 
 def verdict_table(gaps: Sequence[Claim], signals: pd.DataFrame) -> pd.DataFrame:
