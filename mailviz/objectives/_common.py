@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from mailviz.margins import pm_unchecked
-
-if TYPE_CHECKING:
-    pass
 
 #: MART's constant in ``log(1.0001 − max_{k≠y} p_k)`` (keeps the log finite when max → 1).
 MART_BCE_CONSTANT = 1.0001
