@@ -30,13 +30,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from mailviz import attacks
+from mailviz.attacks import AA_STAGES
 from mailviz.margins import logit_margin
 
 __all__ = [
@@ -53,10 +53,6 @@ __all__ = [
 
 #: Default logit scales of :func:`logit_scaled_pgd` (two decades either side of 1).
 SCALES: tuple[float, ...] = (0.01, 0.1, 1.0, 10.0, 100.0)
-#: The stages of standard AutoAttack in their order (≥ 4 classes).
-AA_STAGES: tuple[str, ...] = ("apgd-ce", "apgd-t", "fab-t", "square")
-#: The stages with fewer than 4 classes (no targeted DLR loss: untargeted FAB).
-AA_STAGES_FEW_CLASSES: tuple[str, ...] = ("apgd-ce", "fab", "square")
 
 
 class LogitScaled(nn.Module):
@@ -276,25 +272,6 @@ def zero_gradient(model: nn.Module, x: Tensor, y: Tensor) -> Tensor:
     return (grad.flatten(1) == 0).all(dim=1)
 
 
-def _standard_autoattack(
-    model: nn.Module, x: Tensor, eps: float, seed: int, classes: int
-) -> tuple[Any, tuple[str, ...]]:
-    """The AutoAttack object of :func:`mailviz.attacks.autoattack` ``version="standard"``."""
-    from pyautoattack import AutoAttack
-
-    if classes >= 4:
-        aa = AutoAttack(model, device=x.device, eps=eps, norm="Linf", seed=seed)
-        aa.apgd_targeted.n_target_classes = min(9, classes - 1)
-        aa.fab.n_target_classes = min(9, classes - 1)
-        return aa, AA_STAGES
-    aa = AutoAttack(model, attacks=list(AA_STAGES_FEW_CLASSES), device=x.device, eps=eps,
-                    norm="Linf", seed=seed, version="custom")  # fmt: skip
-    aa.apgd.n_restarts = 1
-    aa.fab.n_restarts = 1
-    aa.square.n_queries = 5000
-    return aa, AA_STAGES_FEW_CLASSES
-
-
 def autoattack_stages(
     model: nn.Module,
     x: Tensor,
@@ -310,34 +287,20 @@ def autoattack_stages(
     ``run_standard_evaluation`` does (every attack reseeds itself with ``seed``), so the last
     entry equals :func:`mailviz.attacks.autoattack` (``version="standard"``) example by example.
     ``survivors["fab-t"] & ~survivors["square"]`` are the examples that only the black-box
-    Square attack breaks. Stages: :data:`AA_STAGES` (:data:`AA_STAGES_FEW_CLASSES` with fewer
-    than 4 classes). The checks, RNG handling and eval mode are those of
-    :func:`mailviz.attacks.autoattack`.
+    Square attack breaks. Stages: :data:`AA_STAGES` (``AA_STAGES_FEW_CLASSES`` of
+    :mod:`mailviz.attacks` with fewer than 4 classes). The checks, RNG handling, eval mode and
+    the AutoAttack object are those of :func:`mailviz.attacks.autoattack`.
 
     Example:
         >>> stages = autoattack_stages(model, x_test[:100], y_test[:100], 8 / 255)  # doctest: +SKIP
         >>> (stages["fab-t"] & ~stages["square"]).float().mean()  # doctest: +SKIP
     """
-    y = attacks._check_inputs(model, x, y)
-    if not isinstance(model, nn.Module):
-        raise ValueError(f"autoattack_stages needs an nn.Module, got {type(model).__name__}")
-    attacks._check_int(seed, "seed", 0, "e.g. seed=0")
-    attacks._check_int(batch_size, "batch_size", 1, "e.g. batch_size=500")
-    eps_value = attacks._single_eps(eps, x)
-    if x.dtype != torch.float32:
-        raise ValueError(f"AutoAttack works in float32; got x of dtype {x.dtype} — use x.float()")
+    y, eps_value = attacks._aa_inputs("autoattack_stages", model, x, y, eps, batch_size, seed)
     x = x.detach()
-    devices = [x.device] if x.device.type == "cuda" else []
     out: dict[str, Tensor] = {}
-    with (
-        attacks._eval_mode(model),
-        attacks._frozen_parameters(model),
-        attacks._autoattack_quiet(False),
-        torch.random.fork_rng(devices=devices),
-        torch.no_grad(),
-    ):
+    with attacks._aa_session(model, x, False), torch.no_grad():
         classes = attacks._guarded_classes(model, x, y, batch_size)
-        aa, stages = _standard_autoattack(model, x, eps_value, seed, classes)
+        aa, stages = attacks._standard_autoattack(model, x.device, eps_value, seed, classes)
         aa.verbose = False
         low, high = (x - eps_value).clamp(min=0.0), (x + eps_value).clamp(max=1.0)
         alive = model(x).argmax(dim=1) == y

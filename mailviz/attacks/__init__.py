@@ -78,10 +78,15 @@ from mailviz.attacks._common import (  # noqa: F401
     _weighted_ce,
 )
 from mailviz.attacks.autoattack_wrapper import (  # noqa: F401
+    AA_STAGES,
+    AA_STAGES_FEW_CLASSES,
+    _aa_inputs,
+    _aa_session,
     _autoattack_quiet,
     _frozen_parameters,
     _guarded_classes,
     _single_eps,
+    _standard_autoattack,
     autoattack,
 )
 from mailviz.attacks.fast_gradient import (  # noqa: F401
@@ -103,6 +108,8 @@ from mailviz.attacks.projected_gradient import (  # noqa: F401
 __all__ = [
     "ATTACKS",
     "AA_VERSIONS",
+    "AA_STAGES",
+    "AA_STAGES_FEW_CLASSES",
     "LOSSES",
     "WEIGHTED_LOSSES",
     "STARTS",

@@ -6,6 +6,7 @@ import contextlib
 import logging
 import sys
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -26,6 +27,11 @@ from mailviz.attacks._common import (
 # --------------------------------------------------------------------------------------------
 # AutoAttack (reference implementation from the pyautoattack package)
 # --------------------------------------------------------------------------------------------
+
+#: The stages of standard AutoAttack in their order (≥ 4 classes).
+AA_STAGES: tuple[str, ...] = ("apgd-ce", "apgd-t", "fab-t", "square")
+#: The stages with fewer than 4 classes (no targeted DLR loss: untargeted FAB).
+AA_STAGES_FEW_CLASSES: tuple[str, ...] = ("apgd-ce", "fab", "square")
 
 
 def _single_eps(eps: float | Tensor, x: Tensor) -> float:
@@ -85,6 +91,59 @@ def _frozen_parameters(model: nn.Module) -> Iterator[None]:
             p.requires_grad_(True)
 
 
+def _aa_inputs(
+    name: str, model: object, x: Tensor, y: Tensor, eps: float | Tensor, batch_size: int,
+    seed: int, version: str | None = None,
+) -> tuple[Tensor, float]:  # fmt: skip
+    """The input checks of every AutoAttack entry point (``version`` too, when given), in one
+    order; returns the labels and the single ε."""
+    y = _check_inputs(model, x, y)
+    if not isinstance(model, nn.Module):
+        raise ValueError(f"{name} needs an nn.Module, got {type(model).__name__}")
+    if version is not None:
+        _check_choice(version, "version", AA_VERSIONS)
+    _check_int(batch_size, "batch_size", 1, "e.g. batch_size=500")
+    _check_int(seed, "seed", 0, "e.g. seed=0")
+    eps_value = _single_eps(eps, x)
+    if x.dtype != torch.float32:
+        raise ValueError(f"AutoAttack works in float32; got x of dtype {x.dtype} — use x.float()")
+    return y, eps_value
+
+
+@contextlib.contextmanager
+def _aa_session(model: nn.Module, x: Tensor, verbose: bool) -> Iterator[None]:
+    """Eval mode and frozen parameters (both restored), AutoAttack's log silenced unless
+    ``verbose``, and the global RNG state restored afterwards (AutoAttack reseeds it)."""
+    devices = [x.device] if x.device.type == "cuda" else []
+    with (
+        _eval_mode(model),
+        _frozen_parameters(model),
+        _autoattack_quiet(verbose),
+        torch.random.fork_rng(devices=devices),
+    ):
+        yield
+
+
+def _standard_autoattack(
+    model: nn.Module, device: torch.device, eps: float, seed: int, classes: int
+) -> tuple[Any, tuple[str, ...]]:
+    """The reference ``version="standard"`` AutoAttack object and its stages (with fewer than 4
+    classes: APGD-CE, untargeted FAB and Square, one restart each, 5,000 Square queries)."""
+    from pyautoattack import AutoAttack  # lazy: only AutoAttack needs the package
+
+    if classes >= 4:
+        aa = AutoAttack(model, device=device, eps=eps, norm="Linf", seed=seed)
+        aa.apgd_targeted.n_target_classes = min(9, classes - 1)
+        aa.fab.n_target_classes = min(9, classes - 1)
+        return aa, AA_STAGES
+    aa = AutoAttack(model, attacks=list(AA_STAGES_FEW_CLASSES), device=device, eps=eps,
+                    norm="Linf", seed=seed, version="custom")  # fmt: skip
+    aa.apgd.n_restarts = 1
+    aa.fab.n_restarts = 1
+    aa.square.n_queries = 5000
+    return aa, AA_STAGES_FEW_CLASSES
+
+
 def autoattack(
     model: nn.Module,
     x: Tensor,
@@ -135,42 +194,18 @@ def autoattack(
         >>> x_adv = autoattack(model, x_test, y_test, eps=8 / 255)  # doctest: +SKIP
         >>> robust_accuracy = (model(x_adv).argmax(1) == y_test).float().mean()  # doctest: +SKIP
     """
-    y = _check_inputs(model, x, y)
-    if not isinstance(model, nn.Module):
-        raise ValueError(f"autoattack needs an nn.Module, got {type(model).__name__}")
-    _check_choice(version, "version", AA_VERSIONS)
-    _check_int(batch_size, "batch_size", 1, "e.g. batch_size=500")
-    _check_int(seed, "seed", 0, "e.g. seed=0")
-    eps_value = _single_eps(eps, x)
-    if x.dtype != torch.float32:
-        raise ValueError(f"AutoAttack works in float32; got x of dtype {x.dtype} — use x.float()")
+    y, eps_value = _aa_inputs("autoattack", model, x, y, eps, batch_size, seed, version)
 
     from pyautoattack import AutoAttack  # lazy: only this function needs the package
     from pyautoattack.autopgd_base import APGDAttack, APGDAttack_targeted
 
     x = x.detach()
-    devices = [x.device] if x.device.type == "cuda" else []
-    with (
-        _eval_mode(model),
-        _frozen_parameters(model),
-        _autoattack_quiet(verbose),
-        torch.random.fork_rng(devices=devices),
-    ):
+    with _aa_session(model, x, verbose):
         with torch.no_grad():
             classes = int(_guarded_classes(model, x, y, batch_size))
         targets_max = classes - 1
-        if version == "standard" and classes >= 4:
-            aa = AutoAttack(model, device=x.device, eps=eps_value, norm="Linf", seed=seed)
-            aa.apgd_targeted.n_target_classes = min(9, targets_max)
-            aa.fab.n_target_classes = min(9, targets_max)
-        elif version == "standard":
-            aa = AutoAttack(
-                model, attacks=["apgd-ce", "fab", "square"], device=x.device, eps=eps_value,
-                norm="Linf", seed=seed, version="custom",
-            )  # fmt: skip
-            aa.apgd.n_restarts = 1
-            aa.fab.n_restarts = 1
-            aa.square.n_queries = 5000
+        if version == "standard":
+            aa, _ = _standard_autoattack(model, x.device, eps_value, seed, classes)
         else:
             attacks = ["apgd-ce", "apgd-t"] if classes >= 4 else ["apgd-ce"]
             aa = AutoAttack(
