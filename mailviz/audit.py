@@ -42,6 +42,7 @@ __all__ = [
     "worst_case_frame",
     "gap_frame",
     "signal_frame",
+    "square_only",
     "WHITE_BOX",
     "LS",
     "WORST",
@@ -270,19 +271,31 @@ def gap_frame(per: pd.DataFrame, subset: int) -> pd.DataFrame:
     return wide
 
 
+def square_only(per: pd.DataFrame, subset: int) -> pd.DataFrame:
+    """Per example of the first ``subset``: does it survive every white-box attack
+    (:data:`WHITE_BOX` present) and fall only to the black-box Square stage of AutoAttack?
+
+    Returns:
+        Rows in the per-example format (``model, seed, attack, eps, example, correct``) with
+        ``attack = "only Square"``; ``correct`` holds the answer.
+    """
+    sel = per[per["example"] < subset]
+    keys = ["model", "seed", "eps", "example"]
+    white = sel[sel["attack"].isin(WHITE_BOX)].groupby(keys, sort=False)["correct"].all()
+    final = sel[sel["attack"] == "aa"].set_index(keys)["correct"]
+    both = pd.concat([white.rename("white"), final.rename("aa")], axis=1, join="inner")
+    out = (both["white"] & ~both["aa"]).rename("correct").reset_index()
+    return out.assign(attack="only Square")[per.columns]
+
+
 def signal_frame(per: pd.DataFrame, subset: int) -> pd.DataFrame:
     """The masking signals per model and seed (percent of examples):
 
     * ``zero gradient``: share of the evaluated examples whose input gradient is exactly zero;
-    * ``only Square``: share of the first ``subset`` examples that survive every white-box attack
-      (:data:`WHITE_BOX` present) but not the black-box Square stage of AutoAttack.
+    * ``only Square``: share of the first ``subset`` examples that only Square breaks
+      (:func:`square_only`).
     """
-    zero = per[per["attack"] == "zero gradient"].groupby(["model", "seed"], sort=False)
-    out = (100.0 * zero["correct"].mean()).rename("zero gradient").reset_index()
-    sel = per[(per["example"] < subset)]
-    white = sel[sel["attack"].isin(WHITE_BOX)].groupby(["model", "seed", "example"])["correct"]
-    alive = white.all().rename("white").reset_index()
-    final = sel[sel["attack"] == "aa"][["model", "seed", "example", "correct"]]
-    both = alive.merge(final, on=["model", "seed", "example"])
-    only = both.assign(v=both["white"] & ~both["correct"]).groupby(["model", "seed"])["v"].mean()
-    return out.merge((100.0 * only).rename("only Square").reset_index(), on=["model", "seed"])
+    rows = pd.concat([per[per["attack"] == "zero gradient"], square_only(per, subset)])
+    share = 100.0 * rows.groupby(["model", "seed", "attack"], sort=False)["correct"].mean()
+    return share.unstack("attack").reset_index()[["model", "seed", "zero gradient",
+                                                   "only Square"]].rename_axis(columns=None)

@@ -71,9 +71,12 @@ def test_planted_masking_is_found_and_the_others_are_not() -> None:
     assert found["audit.excess.GAIRAT"].verdict == "reproduced"
     assert found["audit.excess.MAIL-TRADES"].verdict != "reproduced"
     signals = audit.signal_frame(per, SUBSET)
-    table = claims.audit.signal_estimates(signals, per, SUBSET)
+    table = claims.audit.signal_estimates(per, SUBSET)
     zero = table.set_index(["method", "signal"])["mean"]
     assert zero[("GAIRAT", "zero gradient")] > 5 and zero[("AT", "zero gradient")] == 0
+    per_seed = signals.groupby("model")[["zero gradient", "only Square"]].mean()
+    for r in table.itertuples():  # the per-seed frame and the estimates agree
+        assert per_seed.loc[r.method, r.signal] == pytest.approx(r.mean)
     verdicts = claims.audit.verdict_table(list(found.values()), table)
     assert verdicts.loc["GAIRAT", "verdict"].startswith("overestimated")
     assert list(verdicts.index) == [r.label for r in AUDIT_ROWS]

@@ -136,29 +136,23 @@ def invariant_claims(per: pd.DataFrame, subset: int, *, lesson: str = "09") -> l
     ]  # fmt: skip
 
 
-def signal_estimates(signals: pd.DataFrame, per: pd.DataFrame, subset: int) -> pd.DataFrame:
-    """Mean and interval (percent) of the two masking signals per method, from
-    :func:`mailviz.audit.signal_frame` and the per-example frame."""
-    from mailviz.audit import AUDIT_ROWS, WHITE_BOX
+def signal_estimates(per: pd.DataFrame, subset: int) -> pd.DataFrame:
+    """Mean and interval (percent) of the two masking signals per method: zero input gradients
+    (every evaluated example) and examples only Square breaks (:func:`mailviz.audit.square_only`,
+    the first ``subset``)."""
+    from mailviz.audit import AUDIT_ROWS, square_only
 
+    both = pd.concat([per, square_only(per, subset)], ignore_index=True)
     rows = []
     for row in AUDIT_ROWS:
-        zero = matrix(per, row.label, "zero gradient")
-        present = [a for a in WHITE_BOX if a in set(per["attack"])]
-        white = np.min([matrix(per, row.label, a, subset)[:, :subset] for a in present], axis=0)
-        only = white * (1.0 - matrix(per, row.label, "aa", subset))
-        for name, values in (("zero gradient", zero), ("only Square", only)):
+        for name in ("zero gradient", "only Square"):
+            values = matrix(both, row.label, name)
             mean, low, high = 100.0 * float(values.mean()), np.nan, np.nan
             if values.shape[0] > 1 or values.std() > 0:  # else no interval can be formed
                 est = _mean_points(values)
                 mean, low, high = est.mean, est.low, est.high
             rows.append(dict(method=row.label, signal=name, mean=mean, low=low, high=high))
-    out = pd.DataFrame(rows)
-    check = signals.groupby("model")[["zero gradient", "only Square"]].mean()
-    for r in out.itertuples():  # the tidy signal_frame and the matrices must agree
-        if not np.isclose(check.loc[r.method, r.signal], r.mean):
-            raise ValueError(f"signal {r.signal!r} of {r.method} disagrees between frames")
-    return out
+    return pd.DataFrame(rows)
 
 
 def pgd_aa_gaps(per: pd.DataFrame, subset: int) -> pd.DataFrame:
