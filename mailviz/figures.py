@@ -25,6 +25,10 @@ __all__ = ["list_notebooks", "notebook_parameters", "notebook_parameter_names", 
            "keep_outputs", "NotebookFailed"]
 
 
+#: matplotlib backend of the kernels that execute the lessons (what ipykernel uses by default)
+INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
+
+
 class NotebookFailed(RuntimeError):
     """A notebook cell raised while :func:`run_notebooks` executed it (the message names the
     notebook, the cell and the error in one line)."""
@@ -116,6 +120,8 @@ def _execute(nb: str, target: str, parameters: dict[str, Any], kernel_name: str,
     # kernels side by side: one OpenMP thread each unless the user chose otherwise
     os.environ.setdefault("OMP_NUM_THREADS", os.environ.get("MAILVIZ_THREADS", "1"))
     os.environ["MAILVIZ_NOTEBOOK"] = Path(nb).stem  # plots.save's default sub-folder
+    # the kernel draws inline, as in JupyterLab: the executed copy carries its figures as images
+    os.environ["MPLBACKEND"] = INLINE_BACKEND
     out = Path(target)
     # papermill wants an .ipynb name; the leading dot and ".tmp" mark it as a temporary
     fd, tmp_name = tempfile.mkstemp(prefix=f".{out.stem}.", suffix=".tmp.ipynb", dir=out.parent)
@@ -220,7 +226,6 @@ def run_notebooks(
     bin_dir = str(Path(sys.executable).parent)
     if not os.environ.get("PATH", "").startswith(bin_dir):
         os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
-    os.environ.setdefault("MPLBACKEND", "Agg")
     if prepare:
         from mailviz.catalogue import prepare as prepare_models
 
