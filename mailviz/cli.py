@@ -1,4 +1,4 @@
-"""``mailviz`` command line: ``train``, ``eval``, ``figures`` and ``prepare``.
+"""``mailviz`` command line: ``train``, ``eval``, ``figures``, ``prepare`` and ``site``.
 
 Examples::
 
@@ -11,6 +11,7 @@ Examples::
     mailviz figures --profile mnist --only 05 -p SEED 1 --figures-dir build/figures-mnist
     mailviz figures -p SEED 10                 # the lessons at another base seed
     mailviz prepare --profile quick --workers 2   # train the lessons' models first
+    mailviz site                                  # the course site -> build/site/
 
 Errors in what was asked (a bad ``--set``, an unknown method, a damaged checkpoint, a dataset
 that is not downloaded, a full or read-only disk, a run that diverged, a notebook parameter no
@@ -215,6 +216,13 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_site(args: argparse.Namespace) -> int:
+    from mailviz.site import build_site
+
+    print(build_site(notebooks_dir=args.notebooks, out_dir=args.out))
+    return 0
+
+
 def _one_line(err: BaseException) -> str:
     if isinstance(err, OSError) and err.strerror and err.filename is not None:
         # "[Errno 28] No space left on device: 'x'" -> "cannot write x: No space left on device"
@@ -262,7 +270,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.print_help()
             return _EXIT_USAGE
         handler = {"train": _cmd_train, "eval": _cmd_eval, "figures": _cmd_figures,
-                   "prepare": _cmd_prepare}
+                   "prepare": _cmd_prepare, "site": _cmd_site}
         return handler[args.command](args)
     except _UsageError as err:
         print(f"mailviz: error: {_one_line(err)}", file=sys.stderr)

@@ -139,13 +139,14 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=fmt,
     )
     sub = parser.add_subparsers(
-        dest="command", metavar="{train,eval,figures,prepare}", parser_class=_Parser
+        dest="command", metavar="{train,eval,figures,prepare,site}", parser_class=_Parser
     )
 
     _add_train(sub, epilog, fmt)
     _add_eval(sub, epilog, fmt)
     _add_figures(sub, epilog, fmt)
     _add_prepare(sub, epilog, fmt)
+    _add_site(sub, fmt)
     return parser
 
 
@@ -334,3 +335,22 @@ def _add_prepare(sub: Any, epilog: str, fmt: type[argparse.HelpFormatter]) -> No
         metavar="FILE.csv",
         help="write where the time went (one row per model) to this CSV",
     )
+
+
+def _add_site(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
+    """``mailviz site``: the offline course site from the executed lessons."""
+    si = sub.add_parser(
+        "site",
+        help="build the static course site from the executed lessons (make site)",
+        description="Build the offline course site (Sphinx, myst-nb) from the lessons `make "
+        "figures` executed (mailviz.site.build_site): widgets become their saved snapshots, "
+        "solutions are folded. Open <out>/index.html in a browser; nothing is fetched online.",
+        formatter_class=fmt,
+    )
+    si.add_argument(
+        "--notebooks",
+        default=None,
+        metavar="DIR",
+        help="the executed lessons (default build/notebooks, written by `make figures`)",
+    )
+    si.add_argument("--out", default=None, metavar="DIR", help="the site (default build/site)")
