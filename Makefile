@@ -11,11 +11,11 @@ export OMP_NUM_THREADS ?= 1
 # processes side by side (model preparation, notebooks, pytest-xdist): one per core
 WORKERS ?= 2
 
-.PHONY: figures test lint unit notebooks browser-deps venv clean
+.PHONY: figures site test lint unit notebooks browser-deps venv clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -e '.[dev,zoo]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,zoo,site]'
 	@touch $@
 
 venv: $(STAMP)
@@ -24,6 +24,10 @@ venv: $(STAMP)
 ## notebook through papermill at the quick profile, $(WORKERS) at a time -> figures/, build/notebooks/
 figures: $(STAMP)
 	$(BIN)/mailviz figures --profile quick --workers $(WORKERS)
+
+## make site: the offline course site (Sphinx) from the lessons `make figures` executed -> build/site/
+site: $(STAMP)
+	$(BIN)/mailviz site
 
 ## make test: lint + pytest (unit, property, training, browser) + nbval over the notebooks
 test: lint browser-deps unit notebooks

@@ -363,8 +363,8 @@ def build_site(
     for note in stage_sources(executed, src, figures, docs):
         print(note)
     run_sphinx(src, out)
-    pages = sum(1 for p in out.rglob("*.html") if p.name not in {"search.html", "genindex.html"})
-    print(f"site: {pages} pages in {out} ({len(stems)} lessons) in "
+    pages = sum(1 for p in out.glob("*.html") if p.name not in {"search.html", "genindex.html"})
+    print(f"site: {pages} pages ({len(stems)} lessons) in {out}, "
           f"{time.perf_counter() - start:.1f} s")
     return out / "index.html"
 

@@ -24,7 +24,7 @@ def _conda_pip_requirements() -> set[str]:
 def test_environment_yml_lists_exactly_the_pyproject_dependencies() -> None:
     project = _pyproject()["project"]
     wanted = set(project["dependencies"])
-    for extra in ("dev", "zoo"):
+    for extra in ("dev", "zoo", "site"):
         wanted |= set(project["optional-dependencies"][extra])
     wanted = {str(Requirement(r)) for r in wanted}
     conda = _conda_pip_requirements()
