@@ -55,6 +55,10 @@ from mailviz.plots._style import (  # noqa: F401
     palette,
     style,
 )
+from mailviz.plots.attack_demo import (  # noqa: F401
+    adversarial_examples,
+    robustness_curve,
+)
 from mailviz.plots.mail_figures import (  # noqa: F401
     lps_paths,
     pm_vs_mm,
@@ -95,5 +99,7 @@ __all__ = [
     "attack_label",
     "dataset_samples",
     "training_curves",
+    "adversarial_examples",
+    "robustness_curve",
     "save",
 ]
