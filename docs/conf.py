@@ -12,6 +12,11 @@ outputs with saved snapshots), and the theme shows no repository, launch or down
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sphinx.application import Sphinx
+
 project = "mailviz: instance-reweighted adversarial training"
 author = "the mailviz authors"
 copyright = "the mailviz authors, MIT licence"
@@ -36,6 +41,7 @@ nb_merge_streams = True
 html_theme = "sphinx_book_theme"
 html_title = "mailviz course"
 html_static_path: list[str] = []
+html_favicon = "_static/favicon.svg"  # else the browser asks for /favicon.ico (a 404)
 html_copy_source = False  # no _sources/ copies of the lessons (the download button is off too)
 html_show_sourcelink = False
 html_last_updated_fmt = None
@@ -51,3 +57,9 @@ html_theme_options = {
     "navigation_with_keys": False,
 }
 html_context = {"default_mode": "light"}
+
+
+def setup(app: Sphinx) -> None:
+    """Load MathJax on every page: the sidebar shows lesson titles with math (05's $A_{rob}$)
+    on pages that have no equation of their own (search, index of terms)."""
+    app.set_html_assets_policy("always")

@@ -245,7 +245,7 @@ def landing_page(template: str, lessons: Sequence[tuple[str, str, list[str]]]) -
     rows = []
     for stem, title, earlier in lessons:
         after = f" *(builds on {', '.join(earlier)})*" if earlier else ""
-        rows.append(f"{len(rows) + 1}. **{stem[:2]}** [{title}]({stem}.ipynb){after}")
+        rows.append(f"- **{stem[:2]}** [{title}]({stem}.ipynb){after}")
     toc = "\n".join(["```{toctree}", ":maxdepth: 1", ":caption: Lessons", ":hidden:", "",
                      *(s for s, _, _ in lessons), "```", "",
                      "```{toctree}", ":maxdepth: 1", ":caption: Background", ":hidden:", "",
