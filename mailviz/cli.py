@@ -184,6 +184,18 @@ def _cmd_figures(args: argparse.Namespace) -> int:
         os.environ["MAILVIZ_FIGURES"] = str(Path(args.figures_dir).resolve())
     from mailviz.figures import NotebookFailed
 
+    if args.list or args.figure:
+        from mailviz import figure_cells
+
+        if args.list:
+            print(figure_cells.listing(figure_cells.figure_cells()))
+            return 0
+        try:
+            figure_cells.regenerate(args.figure, args.profile, parameters=parameters,
+                                    prepare=not args.no_prepare, workers=args.workers)  # fmt: skip
+        except NotebookFailed as err:
+            raise _NotebookFailed(str(err)) from None
+        return 0
     try:
         paths = run_notebooks(profile=args.profile, only=args.only, parameters=parameters,
                               out_dir=args.out_dir, workers=args.workers,

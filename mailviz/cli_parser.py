@@ -301,6 +301,18 @@ def _add_figures(sub: Any, epilog: str, fmt: type[argparse.HelpFormatter]) -> No
         action="store_true",
         help="skip `mailviz prepare` (the notebooks then train what is missing)",
     )
+    f.add_argument(
+        "--list",
+        action="store_true",
+        help="list every figure as <lesson>/<name> with the cell that saves it, and exit",
+    )
+    f.add_argument(
+        "--figure",
+        default=None,
+        metavar="NAME",
+        help="regenerate one figure (name or lesson/name, see --list): run its lesson up to "
+        "its cell at --profile and write only NAME.png/.svg into the figures folder",
+    )
 
 
 def _add_prepare(sub: Any, epilog: str, fmt: type[argparse.HelpFormatter]) -> None:

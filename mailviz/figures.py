@@ -22,7 +22,7 @@ from mailviz.checkpoint import atomic_write
 from mailviz.paths import build_root, project_root
 
 __all__ = ["list_notebooks", "notebook_parameters", "notebook_parameter_names", "run_notebooks",
-           "keep_outputs", "NotebookFailed"]
+           "keep_outputs", "NotebookFailed", "injected_parameters", "put_interpreter_on_path"]
 
 
 #: matplotlib backend of the kernels that execute the lessons (what ipykernel uses by default)
@@ -103,6 +103,30 @@ def _check_parameters(notebooks: list[Path], parameters: dict[str, Any]) -> None
             f"unknown notebook parameter(s) {', '.join(unknown)}; the parameters cells of "
             f"{', '.join(nb.stem for nb in notebooks)} declare: {valid} (PROFILE via --profile)"
         )
+
+
+def injected_parameters(notebook: str | Path, profile: str,
+                        parameters: dict[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
+    """What :func:`run_notebooks` injects into one notebook: ``PROFILE``, then ``SEED`` (0) and
+    ``REPLICATES`` (the profile's default) and ``parameters`` where its parameters cell declares
+    them (a name it does not declare is an error, as in :func:`run_notebooks`)."""
+    from mailviz.config import PROFILES, ConfigError
+    from mailviz.replicates import default_replicates
+
+    if profile not in PROFILES:
+        raise ConfigError(f"unknown profile {profile!r}; valid: {', '.join(PROFILES)}")
+    _check_parameters([Path(notebook)], dict(parameters or {}))
+    declared = notebook_parameters(notebook)
+    values = {"SEED": 0, "REPLICATES": default_replicates(profile), **dict(parameters or {})}
+    return {"PROFILE": profile, **{k: v for k, v in values.items() if k in declared}}
+
+
+def put_interpreter_on_path() -> None:
+    """Put this interpreter's ``bin`` first on ``PATH`` so the ``python3`` kernelspec resolves
+    to the same environment (what :func:`run_notebooks` does)."""
+    bin_dir = str(Path(sys.executable).parent)
+    if not os.environ.get("PATH", "").startswith(bin_dir):
+        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
 
 
 def _execute(nb: str, target: str, parameters: dict[str, Any], kernel_name: str,

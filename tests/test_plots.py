@@ -58,15 +58,23 @@ def test_style_is_a_scoped_context() -> None:
 def test_weight_histograms_grid() -> None:
     fig = plots.weight_histograms(_weight_frame())
     _render(fig)
-    axes = np.array(fig.axes).reshape(2, 3)
-    assert axes.size == 6
-    assert axes[0, 0].get_title() == "baseline, α_test = 0"
-    assert axes[1, 2].get_title() == "α_train = 1, α_test = 2"
-    assert all(a.get_xlabel().startswith("importance s̃") for a in axes[-1])
-    assert all(a.get_ylabel() == "test examples (count)" for a in axes[:, 0])
-    assert axes[0, 1].get_yscale() == "log"
-    # every panel holds all 50 examples
-    assert all(sum(p.get_height() for p in a.patches) == 50 for a in axes.ravel())
+    # one panel per α_test (3, one grid row), each overlaying the two models; legend below
+    panels = fig.axes
+    assert len(panels) == 3
+    assert [a.get_title() for a in panels] == ["α_test = 0", "α_test = 1", "α_test = 2"]
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["baseline", "α_train = 1"]
+    # with a spare grid slot (4 panels in 2 × 3) the legend fills it
+    extra = _weight_frame()[lambda d: d.alpha_test == 2.0].assign(alpha_test=3.0)
+    four = plots.weight_histograms(pd.concat([_weight_frame(), extra]))
+    assert len(four.axes) == 5 and not four.axes[4].axison and four.axes[4].get_legend()
+    assert all(a.get_xlabel().startswith("importance s̃") for a in panels)
+    assert panels[0].get_ylabel() == "test examples (count)"
+    assert panels[1].get_yscale() == "log"
+    # every model's step histogram holds all 50 examples of the panel
+    for ax in panels:
+        assert len(ax.patches) == 2  # one step outline per model
+    colors = {tuple(p.get_edgecolor()) for p in panels[1].patches}
+    assert len(colors) == 2
 
 
 def test_weight_histograms_single_row_and_eps_guard() -> None:
@@ -93,11 +101,11 @@ def _report() -> pd.DataFrame:
 def test_nonuniform_curves_panels_and_lines() -> None:
     fig = plots.nonuniform_curves(_report())
     _render(fig)
-    assert len(fig.axes) == 4  # 2 eps × (A_sa, A_tr)
+    assert len(fig.axes) == 4  # (A_sa, A_tr) × 2 eps
     ax = fig.axes[0]
-    assert ax.get_ylabel() == "A_sa (%)" and ax.get_xlabel().startswith("α_test")
+    assert ax.get_ylabel() == "A_sa (%)" and fig.get_supxlabel().startswith("α_test")
     assert len(ax.containers) == 3  # one error-bar line per model
-    labels = [t.get_text() for t in fig.axes[1].get_legend().get_texts()]
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
     assert labels == ["baseline", "α_train = 1", "α_train = 2"]
     margin = _report()[lambda d: d.eps == 0.1].assign(A_tr=np.nan)
     assert len(plots.nonuniform_curves(margin).axes) == 1  # no A_tr panel for PGD-margin
@@ -271,7 +279,7 @@ def test_dataset_samples_images_and_moons() -> None:
     fig = plots.dataset_samples(digits, per_class=3)
     assert len(fig.axes) == 10 * 3
     assert "digits" in fig._suptitle.get_text()
-    assert fig.axes[0].get_ylabel() == "0"
+    assert [a.get_title() for a in fig.axes[:2]] == ["0", "1"]  # one column per class
     plt.close(fig)
     moons = load_dataset("moons", "test")
     fig = plots.dataset_samples(moons)

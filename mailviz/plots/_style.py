@@ -16,8 +16,16 @@ import seaborn as sns
 from matplotlib.figure import Figure
 from torch import Tensor
 
-#: seaborn palette used everywhere (distinguishable with the common colour-vision deficiencies).
-PALETTE = "colorblind"
+#: The palette used everywhere: Okabe–Ito (:mod:`mailviz.plots.colors`; distinguishable with
+#: the common colour-vision deficiencies).
+PALETTE = "okabe-ito"
+#: Largest figure (inches) the plotting functions make: dropped onto a 16:9 slide (13.33 × 7.5
+#: in) it is scaled by at least 7.5 / 5.625 = 4/3, so every font ≥ 10.5 pt reads ≥ 14 pt there.
+SLIDE_MAX_SIZE: tuple[float, float] = (10.0, 5.625)
+#: A 16:9 slide, inches.
+SLIDE: tuple[float, float] = (13.333, 7.5)
+#: Smallest font on the slide (pt), once the figure is scaled to fill it.
+SLIDE_MIN_PT = 14.0
 #: Curves :func:`weight_functions` can draw.
 WEIGHT_CURVES: tuple[str, ...] = (
     "sigmoid",
@@ -35,14 +43,24 @@ _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
 def palette(n: int | None = None) -> list[tuple[float, float, float]]:
-    """The colour-blind-safe palette (``n`` colours, cycling when ``n`` > 10)."""
-    return sns.color_palette(PALETTE, n_colors=n)
+    """The colour-blind-safe palette (``n`` colours, Okabe–Ito order, cycling past 8)."""
+    from matplotlib.colors import to_rgb
+
+    from mailviz.plots.colors import OKABE_ITO, series_colors
+
+    return [to_rgb(c) for c in series_colors(len(OKABE_ITO) if n is None else n)]
+
+
+def slide_scale(width: float, height: float) -> float:
+    """The factor a ``width × height`` in figure is scaled by to fill a 16:9 slide:
+    ``min(13.33 / W, 7.5 / H)``; a font of ``s`` pt reads ``s × scale`` pt there."""
+    return min(SLIDE[0] / width, SLIDE[1] / height)
 
 
 def _rc() -> dict[str, Any]:
     rc: dict[str, Any] = {}
     rc.update(sns.axes_style("whitegrid"))
-    rc.update(sns.plotting_context("notebook", font_scale=0.85))
+    rc.update(sns.plotting_context("notebook"))
     rc.update(
         {
             "axes.prop_cycle": mpl.cycler(color=palette()),
@@ -50,7 +68,19 @@ def _rc() -> dict[str, Any]:
             "figure.dpi": 100,
             "savefig.dpi": 150,
             "svg.hashsalt": SVG_HASHSALT,
-            "axes.titlesize": "medium",
+            "svg.fonttype": "none",  # SVG text stays <text>: editable on a slide
+            # slide-ready: the smallest of these ("small" = 10.8 pt) on a figure no larger
+            # than SLIDE_MAX_SIZE reads >= 14 pt on a 16:9 slide
+            "font.size": 13.0,
+            "axes.titlesize": 13.0,
+            "axes.labelsize": 13.0,
+            "xtick.labelsize": 12.0,
+            "ytick.labelsize": 12.0,
+            "legend.fontsize": 12.0,
+            "legend.title_fontsize": 12.0,
+            "figure.titlesize": 14.0,
+            "figure.labelsize": 13.0,
+            "lines.linewidth": 2.0,
             "legend.frameon": False,
         }
     )
@@ -66,16 +96,54 @@ def style() -> Iterator[None]:
     """
     with mpl.rc_context(_rc()):
         yield
+        # the first pyplot figure may load the backend inside this context; in IPython the inline
+        # backend then switches interactive mode on, which leaving rc_context would undo (and
+        # the kernel would stop showing figures at the end of each cell)
+        interactive = mpl.is_interactive()
+    mpl.interactive(interactive)
+
+
+def fit_slide(width: float, height: float) -> tuple[float, float]:
+    """``(width, height)`` shrunk (aspect kept) to fit :data:`SLIDE_MAX_SIZE`."""
+    shrink = min(1.0, SLIDE_MAX_SIZE[0] / width, SLIDE_MAX_SIZE[1] / height)
+    return (round(width * shrink, 3), round(height * shrink, 3))
 
 
 def _subplots(
-    nrows: int, ncols: int, *, panel: tuple[float, float], **kw: Any
+    nrows: int,
+    ncols: int,
+    *,
+    panel: tuple[float, float] | None = None,
+    figsize: tuple[float, float] | None = None,
+    **kw: Any,
 ) -> tuple[Figure, np.ndarray]:
-    fig, axes = plt.subplots(
-        nrows, ncols, squeeze=False, layout="constrained",
-        figsize=(panel[0] * ncols + 0.4, panel[1] * nrows + 0.4), **kw,
-    )  # fmt: skip
+    """``plt.subplots`` (constrained layout, 2-D axes array) of ``figsize`` or of
+    ``panel``-sized panels, shrunk to fit :data:`SLIDE_MAX_SIZE` (so the fonts of :func:`style`
+    stay slide-ready)."""
+    if figsize is None:
+        assert panel is not None, "give panel or figsize"
+        figsize = (panel[0] * ncols + 0.4, panel[1] * nrows + 0.4)
+    fig, axes = plt.subplots(nrows, ncols, squeeze=False, layout="constrained",
+                             figsize=fit_slide(*figsize), **kw)  # fmt: skip
     return fig, axes
+
+
+def _plain_ticks(axis: Any) -> None:
+    """Log / symlog tick labels as plain numbers (0.1, 1, 10) instead of mathtext powers,
+    whose small superscripts would fall below the slide's 14 pt."""
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    axis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
+    axis.set_minor_formatter(NullFormatter())
+
+
+def _legend_columns(labels: Sequence[str], width: float = SLIDE_MAX_SIZE[0]) -> int:
+    """How many legend columns fit across ``width`` inches at the legend's font (≈ 0.1 in per
+    character plus the handle)."""
+    if not labels:
+        return 1
+    per = max(len(str(t)) for t in labels) * 0.1 + 0.8
+    return max(1, min(len(labels), int(width // per)))
 
 
 def _require(frame: pd.DataFrame, columns: Sequence[str], where: str) -> None:

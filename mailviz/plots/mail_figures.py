@@ -14,6 +14,7 @@ from matplotlib.patches import Rectangle
 from torch import Tensor, nn
 
 from mailviz.plots._style import WEIGHT_CURVES, _fmt, _np, _subplots, palette, style
+from mailviz.plots.colors import series_styles
 
 # --------------------------------------------------------------------------------------------
 # MAIL: weight functions, PM vs MM, LPS paths
@@ -78,19 +79,19 @@ def weight_functions(
                             w.gairat_tanh(kappa, steps, lam))  # fmt: skip
         else:
             curves[name] = (f"exp (α={_fmt(alpha)})", w.exp_kernel(m, alpha))
-    colors = palette(len(WEIGHT_CURVES))
+    looks = dict(zip(curves, series_styles(list(curves)), strict=True))  # fixed colour per curve
     styles = {"hinge_mirrored": "--", "gairat_tanh": "-.", "step": "-", "exp": ":"}
     with style():
         own_figure = ax is None
-        fig = ax.figure if ax is not None else _subplots(1, 1, panel=(5.0, 3.6))[0]
+        fig = ax.figure if ax is not None else _subplots(1, 1, figsize=(10.0, 5.6))[0]
         ax = ax if ax is not None else fig.axes[0]
         for name, (label, values) in curves.items():
             v = values.detach().double().numpy()
             top = float(v.max())
             if normalize and top > 0:
                 v = v / top
-            ax.plot(m.numpy(), v, label=label, color=colors[WEIGHT_CURVES.index(name)],
-                    ls=styles.get(name, "-"), lw=1.8)  # fmt: skip
+            ax.plot(m.numpy(), v, label=label, color=looks[name].color,
+                    ls=styles.get(name, "-"), lw=2.2)  # fmt: skip
         ax.set_xlim(-1, 1)
         ax.set_xlabel("margin (PM = p_y − max_{j≠y} p_j)")
         ax.set_ylabel("weight / its maximum" if normalize else "weight")
@@ -111,9 +112,9 @@ def weight_functions(
             ax.set_zorder(twin.get_zorder() + 1)  # curves above the density
             ax.patch.set_visible(False)
         if own_figure:
-            fig.legend(loc="outside lower center", fontsize="small", ncols=2)
+            fig.legend(loc="outside right center")
         else:
-            ax.legend(loc="best", fontsize="small")
+            ax.legend(loc="best")
     return fig
 
 
@@ -152,9 +153,9 @@ def pm_vs_mm(
         raise ValueError(f"correct must have one entry per margin ({p.size}), got {c.size}")
     rho = float(spearmanr(p, q).statistic) if p.size > 1 else math.nan
     k = min(p.size, max_points)
-    colors = palette(2)
+    colors = [look.color for look in series_styles(["correct", "misclassified"])]
     with style():
-        fig = ax.figure if ax is not None else _subplots(1, 1, panel=(4.2, 3.4))[0]
+        fig = ax.figure if ax is not None else _subplots(1, 1, figsize=(7.5, 5.6))[0]
         ax = ax if ax is not None else fig.axes[0]
         if c is None:
             ax.scatter(q[:k], p[:k], s=8, alpha=0.6, color=colors[0], lw=0)
@@ -165,7 +166,7 @@ def pm_vs_mm(
             ):
                 sel = c[:k] == flag
                 ax.scatter(q[:k][sel], p[:k][sel], s=8, alpha=0.6, color=color, lw=0, label=label)
-            ax.legend(loc="lower right", fontsize="small")
+            ax.legend(loc="lower right", markerscale=2.0)
         ax.axhline(0.0, color="0.5", lw=0.8)
         ax.axvline(0.0, color="0.5", lw=0.8)
         ax.set_xlabel("logit margin MM = f_y − max_{j≠y} f_j (logit units)")
@@ -245,7 +246,7 @@ def lps_paths(
     preds = None if path_pred is None else _np(path_pred).astype(int)
     kappas = None if kappa is None else _np(kappa).astype(int).ravel()
     with style():
-        fig = ax.figure if ax is not None else _subplots(1, 1, panel=(4.6, 4.0))[0]
+        fig = ax.figure if ax is not None else _subplots(1, 1, figsize=(7.5, 5.6))[0]
         ax = ax if ax is not None else fig.axes[0]
         ax.contourf(gx, gy, region, levels=np.arange(classes + 1) - 0.5,
                     colors=[(*c, 0.25) for c in colors])  # fmt: skip
@@ -268,7 +269,7 @@ def lps_paths(
                        zorder=5)  # fmt: skip
             if kappas is not None:
                 ax.annotate(f"κ={int(kappas[b])}", (x0[b, 0], x0[b, 1]), xytext=(5, 5),
-                            textcoords="offset points", fontsize="small")  # fmt: skip
+                            textcoords="offset points", fontsize=12)  # fmt: skip
         assert sc is not None
         fig.colorbar(sc, ax=ax, label="PGD step t")
         ax.set_xlim(x_lo, x_hi)

@@ -28,8 +28,9 @@ def save(
     """Write ``fig`` as ``<root>/<notebook>/<name>.png`` and ``.svg``, byte-identical on rerun.
 
     Determinism: the PNG carries no ``Software`` (version) text and matplotlib writes no time into
-    it; the SVG has no ``Date`` and a fixed ``svg.hashsalt`` (its element ids). Rendering the same
-    figure twice therefore gives the same bytes, so regenerating the figures leaves ``git
+    it; the SVG has no ``Date`` and a fixed ``svg.hashsalt`` (its element ids), and keeps its
+    text as ``<text>`` elements (``svg.fonttype = "none"``: editable, no glyph paths). Rendering
+    the same figure twice therefore gives the same bytes, so regenerating the figures leaves ``git
     status`` clean. Each file is written to a temporary name and moved into place.
 
     Args:
@@ -64,7 +65,9 @@ def save(
     folder = Path(root) / notebook
     folder.mkdir(parents=True, exist_ok=True)
     png, svg = folder / f"{name}.png", folder / f"{name}.svg"
-    with mpl.rc_context({"svg.hashsalt": SVG_HASHSALT}):
+    # svg.fonttype "none": text stays <text> elements (editable on a slide), also for figures
+    # made outside plots.style() (the widgets, cells that call plt.subplots)
+    with mpl.rc_context({"svg.hashsalt": SVG_HASHSALT, "svg.fonttype": "none"}):
         for target, kwargs in (
             (png, dict(format="png", dpi=dpi, metadata={"Software": None})),
             (svg, dict(format="svg", metadata={"Date": None})),

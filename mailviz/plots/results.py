@@ -16,7 +16,6 @@ from mailviz.plots._style import (
     _require,
     _subplots,
     attack_label,
-    palette,
     style,
 )
 
@@ -37,12 +36,15 @@ def accuracy_errorbars(
     """
     _require(frame, [row, col, value], "accuracy_errorbars")
     df = frame[frame["metric"] == "accuracy"] if "metric" in frame.columns else frame
+    from mailviz.plots.colors import series_styles
+
     rows = list(dict.fromkeys(df[row]))
     cols = list(dict.fromkeys(df[col]))
-    colors = palette(len(rows))
+    looks = series_styles([str(r) for r in rows])  # each method in its fixed colour
     note = _replicates_note(df)
     with style():
-        fig, axes = _subplots(1, len(cols), panel=(2.8, 0.35 * len(rows) + 0.9), sharey=True)
+        height = min(5.6, 1.6 + 0.45 * len(rows))
+        fig, axes = _subplots(1, len(cols), figsize=(10.0, height), sharey=True)
         for j, c in enumerate(cols):
             ax = axes[0, j]
             part = df[df[col] == c]
@@ -50,15 +52,16 @@ def accuracy_errorbars(
             ypos = np.arange(len(rows))
             for i, r in enumerate(rows):
                 dots = part[part[row] == r][value].to_numpy(dtype=float)
-                ax.plot(dots, np.full(dots.shape, i), "o", ms=3, color="0.6", zorder=1)
-                ax.errorbar(stats.loc[r, "mean"], i, xerr=stats.loc[r, "std"], fmt="o", ms=6,
-                            capsize=3, color=colors[i], zorder=2)  # fmt: skip
+                ax.plot(dots, np.full(dots.shape, i), "o", ms=4, color="0.6", zorder=1)
+                ax.errorbar(stats.loc[r, "mean"], i, xerr=stats.loc[r, "std"],
+                            fmt=looks[i].marker, ms=8, capsize=3, color=looks[i].color,
+                            zorder=2)  # fmt: skip
             ax.set_yticks(ypos, [str(r) for r in rows])
-            ax.invert_yaxis()
+            ax.set_ylim(len(rows) - 0.5, -0.5)  # first row on top
             ax.set_title(attack_label(str(c)))
-            ax.set_xlabel("accuracy (%)")
+        fig.supxlabel("accuracy (%)")
         heading = title or "Accuracy per method"
-        fig.suptitle(f"{heading}{' — ' + note if note else ''}", fontsize="medium")
+        fig.suptitle(f"{heading}{' — ' + note if note else ''}")
     return fig
 
 
