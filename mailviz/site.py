@@ -16,7 +16,7 @@ closed:
 
 Example:
     >>> build_site()  # doctest: +SKIP
-    site: 12 pages in build/site (index.html) from 10 lessons, 21.4 s
+    site: 12 pages (10 lessons) in build/site, 8.5 s
 """
 
 from __future__ import annotations
@@ -35,7 +35,8 @@ from mailviz.figures import list_notebooks
 from mailviz.paths import build_root, figures_root, project_root
 
 __all__ = ["SiteError", "WidgetSnapshot", "WIDGET_SNAPSHOTS", "build_site", "check_executed",
-           "transform_lesson", "lesson_title", "landing_page", "stage_sources"]
+           "transform_lesson", "lesson_title", "earlier_lessons", "landing_page",
+           "stage_sources", "run_sphinx"]
 
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 SOLUTION_TAG = "solution"
@@ -149,7 +150,10 @@ def _snapshot_cell(snap: WidgetSnapshot, stem: str, figures_dir: Path) -> tuple[
             f"A saved snapshot of the interactive {snap.widget} (`{f.name}`). In JupyterLab "
             f"the widget is live: run the lesson to move its controls.\n:::"
         )
-    return nbformat.v4.new_markdown_cell("\n\n".join(blocks)), files
+    # a fixed id (nbformat draws random ones) keeps the staged copy byte-identical from one
+    # build to the next, so Sphinx's incremental build skips the unchanged lessons
+    cell_id = "snapshot-" + "-".join(f.stem for f in files)
+    return nbformat.v4.new_markdown_cell("\n\n".join(blocks), id=cell_id), files
 
 
 def _drop_widgets(cell: Any) -> bool:
@@ -178,11 +182,23 @@ def _collapse_solution(cell: Any) -> Any:
     return cell
 
 
+def _executed_with(parameters: dict[str, Any] | None) -> list[Any]:
+    """A markdown cell naming the parameters papermill injected (none when it recorded none)."""
+    import nbformat
+
+    if not parameters:
+        return []
+    values = ", ".join(f"`{name} = {value!r}`" for name, value in parameters.items())
+    text = f"*This page shows the lesson as executed with* {values}."
+    return [nbformat.v4.new_markdown_cell(text, id="executed-with")]  # fixed ids: see below
+
+
 def transform_lesson(nb: Any, stem: str, figures_dir: Path) -> tuple[Any, list[Path]]:
     """The site's copy of the executed lesson ``nb`` and the figure files it now refers to.
 
-    Drops the ``injected-parameters`` cell, every widget output and ``metadata.widgets``; after a
-    cell that displayed a widget listed in :data:`WIDGET_SNAPSHOTS` for ``stem`` it inserts the
+    Replaces the ``injected-parameters`` cell with one line naming the values the page was
+    executed with (papermill's record); drops every widget output and ``metadata.widgets``; after
+    a cell that displayed a widget listed in :data:`WIDGET_SNAPSHOTS` for ``stem`` it inserts the
     saved figure(s) from ``figures_dir/<stem>/`` with a caption; collapses ``solution`` cells.
     ``nb`` is left as it was.
     """
@@ -192,6 +208,7 @@ def transform_lesson(nb: Any, stem: str, figures_dir: Path) -> tuple[Any, list[P
     cells, figures = [], []
     for cell in out.cells:
         if INJECTED_TAG in _tags(cell):
+            cells.extend(_executed_with(out.metadata.get("papermill", {}).get("parameters")))
             continue
         had_widget = cell.cell_type == "code" and _drop_widgets(cell)
         cell.metadata.pop("widgets", None)
