@@ -57,8 +57,9 @@ class SiteError(ValueError):
 class WidgetSnapshot:
     """A widget a lesson displays and the figure(s) the same lesson saves of it.
 
-    ``cell_pattern`` is a regular expression searched in the source of the cell that displayed
-    the widget; ``figures`` are file names under ``<figures root>/<lesson>/``.
+    ``cell_pattern`` is a regular expression searched (``re.M``: ``^`` is any line start) in the
+    source of the cell that displayed the widget; ``figures`` are file names under
+    ``<figures root>/<lesson>/``.
     """
 
     cell_pattern: str
@@ -69,9 +70,10 @@ class WidgetSnapshot:
 #: lesson stem -> the widgets it displays that have a saved static snapshot
 WIDGET_SNAPSHOTS: dict[str, tuple[WidgetSnapshot, ...]] = {
     "03_weight_functions": (
-        WidgetSnapshot(r"widgets\.weight_explorer\(", ("explorer_sigmoid.png",),
+        WidgetSnapshot(r"^explorer = widgets\.weight_explorer\(", ("explorer_sigmoid.png",),
                        "weight-function explorer"),
-        WidgetSnapshot(r"widgets\.pgd_playground\(", ("pgd_paths.png",), "PGD-path playground"),
+        WidgetSnapshot(r"^playground = widgets\.pgd_playground\(", ("pgd_paths.png",),
+                       "PGD-path playground"),
     ),
 }
 
@@ -214,7 +216,7 @@ def transform_lesson(nb: Any, stem: str, figures_dir: Path) -> tuple[Any, list[P
         cell.metadata.pop("widgets", None)
         cells.append(_collapse_solution(cell) if SOLUTION_TAG in _tags(cell) else cell)
         for snap in snapshots if had_widget else ():
-            if re.search(snap.cell_pattern, cell.source):
+            if re.search(snap.cell_pattern, cell.source, flags=re.M):
                 extra, files = _snapshot_cell(snap, stem, figures_dir)
                 cells.append(extra)
                 figures.extend(files)

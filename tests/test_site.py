@@ -28,6 +28,7 @@ from playwright.sync_api import Page, Route, sync_playwright
 from mailviz.cli import main
 from mailviz.paths import build_root, project_root
 from mailviz.site import (
+    WIDGET_SNAPSHOTS,
     SiteError,
     build_site,
     check_executed,
@@ -134,6 +135,19 @@ def test_widgets_are_removed_and_the_saved_snapshot_takes_their_place(
     assert sum("{figure}" in s for s in (c.source for c in out.cells)) == 1
     # the input notebook is untouched
     assert "widgets" in nb.metadata and WIDGET in nb.cells[4].outputs[0]["data"]
+
+
+def test_the_snapshot_table_matches_the_lessons() -> None:
+    """Each widget of WIDGET_SNAPSHOTS is displayed by exactly one code cell of its lesson, and
+    its figures are committed (a renamed cell or figure would silently lose the snapshot)."""
+    for stem, snaps in WIDGET_SNAPSHOTS.items():
+        nb = nbformat.read(str(project_root() / "notebooks" / f"{stem}.ipynb"), as_version=4)
+        code = [c.source for c in nb.cells if c.cell_type == "code"]
+        for snap in snaps:
+            hits = [c for c in code if re.search(snap.cell_pattern, c, flags=re.M)]
+            assert len(hits) == 1, f"{stem}: {snap.cell_pattern!r} matches {len(hits)} cells"
+            for name in snap.figures:
+                assert (project_root() / "figures" / stem / name).is_file(), name
 
 
 def test_a_widget_of_another_lesson_gets_no_snapshot(snapshot_figures: Path) -> None:
