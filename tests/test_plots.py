@@ -67,8 +67,8 @@ def test_weight_histograms_grid() -> None:
     extra = _weight_frame()[lambda d: d.alpha_test == 2.0].assign(alpha_test=3.0)
     four = plots.weight_histograms(pd.concat([_weight_frame(), extra]))
     assert len(four.axes) == 5 and not four.axes[4].axison and four.axes[4].get_legend()
-    assert all(a.get_xlabel().startswith("importance s̃") for a in panels)
-    assert panels[0].get_ylabel() == "test examples (count)"
+    assert fig.get_supxlabel().startswith("importance s̃")  # one x and one y label per figure
+    assert fig.get_supylabel() == "test examples (count)"
     assert panels[1].get_yscale() == "log"
     # every model's step histogram holds all 50 examples of the panel
     for ax in panels:
@@ -81,6 +81,10 @@ def test_weight_histograms_single_row_and_eps_guard() -> None:
     frame = _weight_frame()
     one = frame[frame.alpha_train == 1.0].drop(columns="alpha_train")
     assert len(plots.weight_histograms(one).axes) == 3
+    # drop_uniform: the α_test = 0 panel (every s̃ = 1/N) is named below instead of drawn
+    fig = plots.weight_histograms(one, drop_uniform=True)
+    assert [a.get_title() for a in fig.axes] == ["α_test = 1", "α_test = 2"]
+    assert "not drawn, every weight equal: 0" in fig.get_supxlabel()
     with pytest.raises(ValueError, match="several eps"):
         plots.weight_histograms(_weight_frame(eps=(0.1, 0.2)))
     with pytest.raises(ValueError, match="missing"):

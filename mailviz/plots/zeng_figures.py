@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Sequence
 
 import numpy as np
@@ -31,6 +32,12 @@ from mailviz.plots._style import (
 # --------------------------------------------------------------------------------------------
 
 
+def _constant(values: pd.Series) -> bool:
+    """All values equal (to rounding): a uniform weighting, e.g. AT's ω = 1."""
+    v = values.to_numpy(dtype=float)
+    return v.size > 0 and float(v.max() - v.min()) <= 1e-9 * max(abs(float(v.max())), 1e-300)
+
+
 def weight_histograms(  # long: grid, shared bins per panel and the legend slot in one place
     frame: pd.DataFrame,
     *,
@@ -43,6 +50,7 @@ def weight_histograms(  # long: grid, shared bins per panel and the legend slot 
     note: str | None = None,
     value_label: str = "importance s̃",
     count_label: str = "test examples (count)",
+    drop_uniform: bool = False,
 ) -> Figure:
     """Histograms of the normalised importance ``s̃``: one panel per α_test, one step line per
     trained model (α_train) — Zeng et al. Figs. 5–7 reflowed for a slide.
@@ -67,8 +75,10 @@ def weight_histograms(  # long: grid, shared bins per panel and the legend slot 
         log: logarithmic count axis.
         note: appended to the title — say which replicates the panels show (e.g. "3
             replicates pooled" when ``frame`` stacks several seeds).
-        value_label, count_label: x label (the bottom panels; the power of ten is appended)
-            and y label (the left panels).
+        value_label, count_label: x label (below the panels; the power of ten is appended)
+            and y label (left of them), one of each per figure.
+        drop_uniform: without ``row``, leave out the panels whose weights are all equal (AT's
+            ω = 1: a single bar) and name them under the x label instead.
 
     Returns:
         The figure (one panel per ``col`` value; a spare grid slot holds the legend).
@@ -80,6 +90,13 @@ def weight_histograms(  # long: grid, shared bins per panel and the legend slot 
     row = row if row is not None and row in frame.columns else None
     rows = _ordered_groups(frame[row], baseline_label) if row else [None]
     cols = _ordered_groups(frame[col], baseline_label)
+    uniform: list[str] = []
+    if drop_uniform and row is None:  # a panel whose weights are all equal is named, not drawn
+        flat_cols = [c for c in cols
+                     if _constant(frame.loc[_select(frame, col, c, baseline_label), weight])]
+        shown = [c for c in cols if c not in flat_cols]
+        uniform = [_fmt(c) for c in flat_cols] if shown else []
+        cols = shown or cols
     labels = [_group_label(row, r, baseline_label) or "all" for r in rows]
     styles = series_styles(labels)
     panel_looks = series_styles([str(c) for c in cols])  # one model per panel: its colour
@@ -88,7 +105,7 @@ def weight_histograms(  # long: grid, shared bins per panel and the legend slot 
     spare = nrows * ncols - len(cols)
     overall = float(frame[weight].abs().max())
     # s̃ ~ 1/N is tiny: draw it in units of 10^power so the ticks read 0.5, 1.0, ...
-    power = int(math.floor(math.log10(overall))) if overall > 0 else 0
+    power = int(math.floor(math.log10(overall))) if 0 < overall < 0.1 else 0
     scale = 10.0**-power
     with style():
         fig, axes = _subplots(nrows, ncols, figsize=(10.0, 1.0 + 2.3 * nrows), sharey=True)
@@ -115,11 +132,8 @@ def weight_histograms(  # long: grid, shared bins per panel and the legend slot 
             ax.xaxis.set_major_locator(MaxNLocator(4))
             if log:
                 _plain_ticks(ax.yaxis)
-            if j + ncols >= len(cols):  # nothing below: the bottom panel of its column
-                unit = f" (×10{str(power).translate(_SUPERSCRIPT)})" if power else ""
-                ax.set_xlabel(f"{value_label}{unit}")
-            if j % ncols == 0:
-                ax.set_ylabel(count_label)
+            if hi - lo <= 1e-12 * max(abs(hi), 1e-300):
+                ax.set_xticks([scale * hi], [f"{scale * hi:.3g}"])  # one bar: one tick
         legend = row is not None and len(rows) > 1
         for k, ax in enumerate(flat[len(cols):]):
             if k == 0 and legend:
@@ -136,6 +150,13 @@ def weight_histograms(  # long: grid, shared bins per panel and the legend slot 
                            ncols=_legend_columns(names))  # fmt: skip
         eps = f" (ε = {_fmt(frame['eps'].iloc[0])})" if "eps" in frame.columns else ""
         extra = f" — {note}" if note else ""
+        unit = f" (×10{str(power).translate(_SUPERSCRIPT)})" if power else ""
+        below = f"{value_label}{unit}"  # one label per axis: the panels stay uncluttered
+        if uniform:
+            names = textwrap.fill(", ".join(uniform), 60)
+            below += f"\nnot drawn, every weight equal: {names}"
+        fig.supxlabel(below)
+        fig.supylabel(count_label)
         fig.suptitle(f"Importance weights s̃ over the test set{eps}{extra}")
     return fig
 
