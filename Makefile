@@ -11,7 +11,7 @@ export OMP_NUM_THREADS ?= 1
 # processes side by side (model preparation, notebooks, pytest-xdist): one per core
 WORKERS ?= 2
 
-.PHONY: figures site test lint unit notebooks browser-deps venv clean
+.PHONY: figures site student test lint unit notebooks site-check browser-deps venv clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,8 +29,14 @@ figures: $(STAMP)
 site: $(STAMP)
 	$(BIN)/mailviz site
 
-## make test: lint + pytest (unit, property, training, browser) + nbval over the notebooks
-test: lint browser-deps unit notebooks
+## make test: lint + pytest (unit, property, training, browser) + nbval over the notebooks + the
+## course site: the lessons executed (papermill, from the models `notebooks` cached), built with
+## Sphinx and opened page by page in Chromium
+test: lint browser-deps unit notebooks site-check
+
+## make student: the lessons without their solution cells -> build/student/
+student: $(STAMP)
+	$(BIN)/python -m mailviz.student
 
 # The end-to-end widget test drives Debian's Chromium. Install it when missing and we are root
 # (CI is); otherwise that one test skips with a message saying how to install it.
@@ -53,6 +59,12 @@ notebooks: $(STAMP)
 	$(BIN)/mailviz prepare --profile quick --workers $(WORKERS) --times build/prepare-times.csv
 	$(BIN)/python -m pytest -p no:cacheprovider -n $(WORKERS) --dist loadfile --nbval-lax \
 	  --nbval-current-env notebooks
+
+# after `notebooks` (prepare + nbval): every model is cached, so the lessons only load
+site-check: $(STAMP)
+	$(BIN)/mailviz figures --profile quick --workers $(WORKERS) --no-prepare
+	$(BIN)/mailviz site
+	MAILVIZ_REQUIRE_SITE=1 $(BIN)/python -m pytest -p no:cacheprovider tests/test_site.py
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache
