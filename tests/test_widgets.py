@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import math
+import re
+from html.parser import HTMLParser
 
 import ipywidgets
 import numpy as np
 import pytest
 import torch
+from matplotlib.figure import Figure
+from matplotlib.text import Text
 
 from mailviz import attacks, weights, widgets
 from mailviz.margins import probabilistic_margin
 from mailviz.models import build_model
+from mailviz.widgets._common import SLIDE_MIN_POINTS, _layout_fits, slide_points
 
 
 @pytest.fixture(scope="module")
@@ -239,7 +244,7 @@ def test_pgd_playground_controls_rerun_the_attack(mlp: torch.nn.Module) -> None:
     assert pg.controls["step_size"].disabled and pg.state["lm"]
     assert "LM-PGD-3" in pg.table.value
     for k in pg.state["kappa"].tolist():
-        assert f"<td>{k}</td>" in pg.table.value
+        assert re.search(rf"<td[^>]*>{k}</td>", pg.table.value)
     ms = widgets.latency(pg, n=3)
     print(f"pgd_playground slider->output median {ms:.1f} ms")
 
@@ -262,3 +267,141 @@ def test_latency_rejects_non_slider() -> None:
         widgets.latency(ex, control="fn")
     with pytest.raises(ValueError, match="no slider 'zeta'"):
         widgets.latency(ex, control="zeta")
+
+
+# --------------------------------------------------------------------------------------------
+# layout: whole labels, separated table headers, tick labels inside, slide-ready text
+# --------------------------------------------------------------------------------------------
+
+
+def test_lm_checkbox_shows_its_whole_label(mlp: torch.nn.Module) -> None:
+    pg = widgets.pgd_playground(mlp, "moons", n_points=2, steps=2)
+    box = pg.controls["lm"]
+    assert box.description == "LM-PGD (momentum + line search)"
+    # the default (indent=True inside a 300 px box) cut the label: no indent, width from content
+    assert box.indent is False
+    assert box.style.description_width == "initial"
+    assert box.layout.width == "auto"
+
+
+class _Headers(HTMLParser):
+    """Collects each ``<th>``'s text and inline style."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cells: list[dict[str, str]] = []
+        self._open = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "th":
+            self._open = True
+            self.cells.append({"style": dict(attrs).get("style") or "", "text": ""})
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "th":
+            self._open = False
+
+    def handle_data(self, data: str) -> None:
+        if self._open:
+            self.cells[-1]["text"] += data
+
+
+def test_playground_table_headers_are_separate_padded_cells(mlp: torch.nn.Module) -> None:
+    pg = widgets.pgd_playground(mlp, "moons", n_points=2, steps=2)
+    parser = _Headers()
+    parser.feed(pg.table.value)
+    texts = [c["text"] for c in parser.cells]
+    assert texts == ["point", "label", "κ", "PM clean", "PM adv", "correct after attack"]
+    for cell in parser.cells:
+        padding = re.search(r"padding:\s*\d+px\s+(\d+)px", cell["style"])
+        assert padding and int(padding.group(1)) >= 8, f"header {cell['text']!r}: {cell['style']}"
+        assert "border-bottom" in cell["style"]
+    # every data cell is padded too (the columns of numbers stay apart)
+    assert all("padding" in td for td in re.findall(r"<td[^>]*>", pg.table.value))
+
+
+def _drawn_tick_labels(fig: Figure) -> list[Text]:
+    """Tick labels the last draw showed: every axes and child axes, ticks inside the view."""
+    out = []
+    axes = [*fig.axes, *(child for ax in fig.axes for child in ax.child_axes)]
+    for ax in axes:
+        if not ax.get_visible() or not ax.axison:
+            continue
+        for axis in (ax.xaxis, ax.yaxis):
+            low, high = sorted(axis.get_view_interval())
+            tol = 1e-9 * max(1.0, abs(high - low))
+            for loc, label in zip(axis.get_majorticklocs(), axis.get_majorticklabels(),
+                                  strict=False):  # fmt: skip
+                if low - tol <= loc <= high + tol and label.get_visible() and label.get_text():
+                    out.append(label)
+    return out
+
+
+def _outside(fig: Figure) -> list[str]:
+    renderer = fig.canvas.get_renderer()
+    box = fig.bbox
+    bad = []
+    for label in _drawn_tick_labels(fig):
+        e = label.get_window_extent(renderer)
+        if e.x0 < box.x0 - 0.5 or e.x1 > box.x1 + 0.5 or e.y0 < box.y0 - 0.5 or e.y1 > box.y1 + 0.5:
+            bad.append(f"{label.get_text()!r} at x {e.x0:.0f}–{e.x1:.0f} of {box.x1:.0f}")
+    return bad
+
+
+def test_explorer_tick_labels_stay_inside_the_figure_for_every_setting(pm: torch.Tensor) -> None:
+    ex = widgets.weight_explorer(pm)
+    checked, problems = 0, []
+    for fn in widgets.WEIGHT_CHOICES:
+        ex.controls["fn"].value = fn
+        for gamma in (0.0, 20.0):
+            ex.controls["gamma"].value = gamma
+            for beta in (-1.0, 0.5, 0.9):
+                ex.controls["beta"].value = beta
+                ex.figure.canvas.draw()
+                labels = _drawn_tick_labels(ex.figure)
+                assert len(labels) >= 8, "the check found too few tick labels to mean anything"
+                checked += 1
+                problems += [f"{fn} γ={gamma} β={beta}: {b}" for b in _outside(ex.figure)]
+                assert _layout_fits(ex.figure, ex.figure.canvas.get_renderer(), ex._panels), (
+                    f"{fn} γ={gamma} β={beta}: a text pokes out or the panels overlap"
+                )
+    assert checked == 36 and not problems, problems[:5]
+
+
+def test_layout_check_fails_on_a_clipped_label() -> None:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = Figure(figsize=(3.0, 2.0), layout="none")
+    FigureCanvasAgg(fig)
+    ax = fig.add_axes((0.2, 0.2, 0.8, 0.7))  # right edge at the figure's edge
+    ax.set_xlim(0.0, 1000.0)
+    fig.canvas.draw()
+    assert _outside(fig), "the right-hand tick label '1000' is half outside the figure"
+    assert not _layout_fits(fig, fig.canvas.get_renderer(), [[ax]])
+
+
+def _texts(fig: Figure) -> list[Text]:
+    return [t for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
+
+
+@pytest.mark.parametrize("with_margins", [True, False], ids=["margins", "curve-only"])
+def test_explorer_figure_text_is_slide_ready(pm: torch.Tensor, with_margins: bool) -> None:
+    ex = widgets.weight_explorer(pm if with_margins else None, fn="gairat_tanh")
+    fig = ex.figure
+    texts = _texts(fig)
+    assert len(texts) >= 10
+    size = tuple(fig.get_size_inches())
+    small = {
+        t.get_text(): round(slide_points(t.get_fontsize(), size), 1)
+        for t in texts
+        if slide_points(t.get_fontsize(), size) < SLIDE_MIN_POINTS
+    }
+    assert not small, f"texts under {SLIDE_MIN_POINTS} pt on a 16:9 slide: {small}"
+
+
+def test_slide_points_rule() -> None:
+    assert slide_points(14.0, (13.33, 7.5)) == pytest.approx(14.0)
+    assert slide_points(8.0, (9.0, 3.3)) < SLIDE_MIN_POINTS  # the old 8 pt labels failed
+    assert slide_points(10.0, (4.0, 7.5)) == pytest.approx(10.0)  # a tall figure fits by height
+    with pytest.raises(ValueError, match="figsize must be two positive inch sizes"):
+        slide_points(10.0, (0.0, 3.0))

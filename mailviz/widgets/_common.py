@@ -50,6 +50,11 @@ WEIGHT_EQUATIONS: dict[str, str] = {
 #: ``start`` values offered by the PGD playground (those of :func:`mailviz.attacks.pgd`).
 PLAYGROUND_STARTS: tuple[str, ...] = attacks.STARTS
 
+#: A 16:9 slide in inches (13.33 × 7.5, the widescreen default) and the smallest text size, in
+#: points, a widget figure's text may have once the figure is scaled to fill that slide.
+SLIDE_INCHES: tuple[float, float] = (13.33, 7.5)
+SLIDE_MIN_POINTS = 14.0
+
 #: The α of :func:`mailviz.weights.step` lives in [0, 1]; Zeng et al.'s α in [0, 3].
 _ALPHA_MAX = {"step": 1.0, "exp_kernel": 3.0}
 
@@ -119,6 +124,47 @@ def _png(fig: Figure, dpi: float | None = None) -> bytes:
     return _encode(canvas)
 
 
+def slide_points(fontsize: float, figsize: tuple[float, float]) -> float:
+    """Size in points of ``fontsize`` text once a ``W × H`` inch figure fills a 16:9 slide.
+
+    The figure is scaled by ``min(13.33/W, 7.5/H)`` (it fits the slide's width or its height);
+    slide-ready text has ``fontsize × min(13.33/W, 7.5/H) ≥ 14`` (:data:`SLIDE_MIN_POINTS`).
+
+    Example:
+        >>> round(slide_points(10.0, (8.8, 3.4)), 2)
+        15.15
+    """
+    width, height = figsize
+    if not (width > 0 and height > 0):
+        raise ValueError(f"figsize must be two positive inch sizes, got {figsize!r}")
+    return fontsize * min(SLIDE_INCHES[0] / width, SLIDE_INCHES[1] / height)
+
+
+def _layout_fits(fig: Figure, renderer: Any, panels: list[list[Any]]) -> bool:
+    """Whether everything ``fig`` draws lies inside it and the ``panels`` do not overlap in x.
+
+    ``panels`` lists, left to right, the axes of each panel (an axes and its twins). Uses the
+    drawn state (call after ``canvas.draw()``): tick labels that changed since the layout was
+    frozen can poke out of the figure or into the neighbouring panel.
+    """
+    width, height = fig.get_size_inches()
+    tight = fig.get_tightbbox(renderer)  # inches
+    eps = 1e-6
+    if tight.x0 < -eps or tight.y0 < -eps or tight.x1 > width + eps or tight.y1 > height + eps:
+        return False
+    right_edges = []
+    for axes in panels:
+        boxes = [ax.get_tightbbox(renderer) for ax in axes if ax.get_visible()]
+        boxes = [b for b in boxes if b is not None]
+        if not boxes:
+            continue
+        x0, x1 = min(b.x0 for b in boxes), max(b.x1 for b in boxes)
+        if right_edges and x0 < right_edges[-1]:
+            return False
+        right_edges.append(x1)
+    return True
+
+
 def _nice_ceiling(x: float) -> float:
     """The smallest of (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8) × 10^k that is ≥ ``x`` (1 for ``x ≤ 0``).
 
@@ -150,26 +196,37 @@ def _model_device(model: nn.Module) -> torch.device:
     return p.device if p is not None else torch.device("cpu")
 
 
+#: Cell styles of the playground's table: the ipywidgets HTML output gets none of JupyterLab's
+#: table CSS, so without padding the headers run together ("PM cleanPM adv").
+_CELL = "padding:3px 8px;text-align:right;white-space:nowrap"
+_TH = f"<th style='{_CELL};border-bottom:2px solid #888;font-weight:bold'>"
+_TD = f"<td style='{_CELL};border-bottom:1px solid #ddd'>"
+_TABLE_HEADERS = ("point", "label", "κ", "PM clean", "PM adv", "correct after attack")
+
+
 def _table_html(state: dict[str, Any]) -> str:
+    """The playground's κ/PM table: one padded, ruled ``<th>`` per column, one row per point."""
     rows = []
     for i in range(len(state["y"])):
         ok = bool(state["correct"][i])
-        rows.append(
-            f"<tr><td>{i}</td><td>{int(state['y'][i])}</td><td>{int(state['kappa'][i])}</td>"
-            f"<td>{float(state['pm_clean'][i]):+.3f}</td><td>{float(state['pm_adv'][i]):+.3f}</td>"
-            f"<td>{'yes' if ok else '<b>no</b>'}</td></tr>"
-        )
+        cells = (
+            str(i), str(int(state["y"][i])), str(int(state["kappa"][i])),
+            f"{float(state['pm_clean'][i]):+.3f}", f"{float(state['pm_adv'][i]):+.3f}",
+            "yes" if ok else "<b>no</b>",
+        )  # fmt: skip
+        rows.append("<tr>" + "".join(f"{_TD}{c}</td>" for c in cells) + "</tr>")
     step = "line search" if state["lm"] else f"{state['step_size']:.3g}"
     method = "LM-PGD" if state["lm"] else "PGD"
     caption = html.escape(
         f"{method}-{state['steps']}, ε = {state['eps']:.3g}, step = {step}, "
         f"start = {state['start']}"
     )
+    header = "".join(f"{_TH}{html.escape(h)}</th>" for h in _TABLE_HEADERS)
     return (
-        "<table class='mailviz-table' style='border-collapse:collapse;font-size:90%'>"
-        f"<caption style='text-align:left'>{caption}</caption>"
-        "<tr><th>point</th><th>label</th><th>κ</th><th>PM clean</th><th>PM adv</th>"
-        "<th>correct after attack</th></tr>" + "".join(rows) + "</table>"
+        "<table class='mailviz-table' style='border-collapse:collapse;font-size:90%;"
+        "margin:4px 0 0 8px'>"
+        f"<caption style='text-align:left;padding:0 0 4px 8px'>{caption}</caption>"
+        f"<tr>{header}</tr>" + "".join(rows) + "</table>"
     )
 
 

@@ -23,6 +23,7 @@ from mailviz.widgets._common import (
     _as_1d,
     _check_choice,
     _encode,
+    _layout_fits,
     _nice_ceiling,
     _percent,
 )
@@ -31,6 +32,12 @@ from mailviz.widgets.weight_state import explorer_state
 # --------------------------------------------------------------------------------------------
 # Weight explorer widget
 # --------------------------------------------------------------------------------------------
+
+#: The explorer's figure size (inches) and text size (points): slide-ready, since
+#: ``FONT × min(13.33/W, 7.5/H) = 10 × 1.515 ≈ 15.2 ≥ 14`` (:func:`~._common.slide_points`).
+#: Set here, not through rcParams, so a notebook's style leaves the widget's text alone.
+FIGSIZE: tuple[float, float] = (8.8, 3.4)
+FONT = 10.0
 
 
 class WeightExplorer(widgets.VBox):
@@ -145,17 +152,19 @@ class WeightExplorer(widgets.VBox):
     def _build_figure(self, with_data: bool) -> Figure:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-        fig = Figure(figsize=(9.0, 3.3), dpi=self._dpi, layout="constrained")
+        fig = Figure(figsize=FIGSIZE, dpi=self._dpi, layout="constrained")
         self._canvas = FigureCanvasAgg(fig)
         ax_curve, ax_hist = fig.subplots(1, 2, width_ratios=(1.1, 1.0))
+        for ax in (ax_curve, ax_hist):
+            ax.tick_params(labelsize=FONT)
         ax_curve.axvspan(-1.0, 0.0, color="tab:red", alpha=0.07, lw=0)
         ax_curve.text(-0.98, 0.97, "misclassified (PM < 0)",
-                      transform=ax_curve.get_xaxis_transform(), va="top", fontsize=8,
+                      transform=ax_curve.get_xaxis_transform(), va="top", fontsize=FONT,
                       color="tab:red")  # fmt: skip
         ax_curve.set_xlim(-1.0, 1.0)
-        ax_curve.set_xlabel("probabilistic margin PM")
-        ax_curve.set_ylabel("raw weight w")
-        ax_curve.set_title("weight function: hinge mirrored", fontsize=10)  # reserve the space
+        ax_curve.set_xlabel("probabilistic margin PM", fontsize=FONT)
+        ax_curve.set_ylabel("raw weight w", fontsize=FONT)
+        ax_curve.set_title("weight function: hinge mirrored", fontsize=FONT)  # reserve the space
         (self._line,) = ax_curve.plot([], [], color="tab:blue", lw=2, animated=True)
         self._beta_line = ax_curve.axvline(0.0, color="0.4", ls="--", lw=1, animated=True)
         self._animated: list[Any] = [self._line, self._beta_line]
@@ -164,18 +173,19 @@ class WeightExplorer(widgets.VBox):
         self._kappa_axis = ax_curve.secondary_xaxis(
             "top", functions=(lambda p: k * (1.0 + p) / 2.0, lambda q: 2.0 * q / k - 1.0)
         )
-        self._kappa_axis.set_xlabel(f"κ (least PGD steps, K = {int(k)})", fontsize=8)
+        self._kappa_axis.set_xlabel(f"κ (least PGD steps, K = {int(k)})", fontsize=FONT)
+        self._kappa_axis.tick_params(labelsize=FONT)
         if with_data:
             pm = _as_1d(self._data["margins"], "margins", torch.float64).numpy()
             ax_pm = ax_curve.twinx()
             ax_pm.hist(pm, bins=40, range=(-1.0, 1.0), color="0.6", alpha=0.35)
             ax_pm.set_yticks([])
-            ax_pm.set_ylabel("test PMs", fontsize=8, color="0.5")
+            ax_pm.set_ylabel("test PMs", fontsize=FONT, color="0.5")
             ax_curve.set_zorder(ax_pm.get_zorder() + 1)
             ax_curve.patch.set_visible(False)
-            ax_hist.set_xlabel("normalised weight ω = N·w / Σw")
-            ax_hist.set_ylabel("examples")
-            ax_hist.set_title("share of weight on misclassified: 100.0 %", fontsize=10)
+            ax_hist.set_xlabel("normalised weight ω = N·w / Σw", fontsize=FONT)
+            ax_hist.set_ylabel("examples", fontsize=FONT)
+            ax_hist.set_title("share of weight on misclassified: 100.0 %", fontsize=FONT)
             ax_hist.title.set_animated(True)
             edges = np.linspace(0.0, 1.0, self._bins + 1)
             zeros = np.zeros(self._bins)
@@ -183,7 +193,7 @@ class WeightExplorer(widgets.VBox):
                                         color="tab:blue", label="correct")  # fmt: skip
             self._bars_bad = ax_hist.bar(edges[:-1], zeros, width=np.diff(edges), align="edge",
                                          color="tab:red", label="misclassified")  # fmt: skip
-            ax_hist.legend(loc="upper right", fontsize=8)
+            ax_hist.legend(loc="upper right", fontsize=FONT)
             for rect in (*self._bars_ok, *self._bars_bad):
                 rect.set_animated(True)
             self._animated += [*self._bars_ok, *self._bars_bad, ax_hist.title]
@@ -191,8 +201,10 @@ class WeightExplorer(widgets.VBox):
             ax_hist.set_axis_off()
             ax_hist.text(0.5, 0.5, "pass margins=<PMs of an adversarial test set>\n"
                          "to see the normalised weights", ha="center", va="center",
-                         transform=ax_hist.transAxes, color="0.4")  # fmt: skip
+                         transform=ax_hist.transAxes, color="0.4", fontsize=FONT)  # fmt: skip
         self._ax_curve, self._ax_hist = ax_curve, ax_hist
+        twins = [ax for ax in fig.axes if ax not in (ax_curve, ax_hist)]
+        self._panels = [[ax_curve, *twins], [ax_hist]]
         self._background: Any = None
         self._bg_for: Any = None
         self._limits: dict[str, Any] = {}
@@ -227,7 +239,7 @@ class WeightExplorer(widgets.VBox):
         self._beta_line.set_xdata([state["beta"], state["beta"]])
         self._beta_line.set_visible("beta" in WEIGHT_PARAMETERS[fn])
         self._kappa_axis.set_visible(fn == "gairat_tanh")
-        self._ax_curve.set_title(f"weight function: {fn.replace('_', ' ')}", fontsize=10)
+        self._ax_curve.set_title(f"weight function: {fn.replace('_', ' ')}", fontsize=FONT)
         if state["weights"] is None:
             return (fn, curve_top)
         omega, ok = state["weights"], state["correct"]
@@ -249,9 +261,11 @@ class WeightExplorer(widgets.VBox):
         hist_top = self._limit("hist_top", 1.08 * max(1, int((n_ok + n_bad).max())))
         self._ax_hist.set_xlim(0.0, hist_right)
         self._ax_hist.set_ylim(0.0, hist_top)
+        share = state["share_misclassified"]  # NaN: every weight 0 (the long text would not fit)
         self._ax_hist.title.set_text(
-            f"share of weight on misclassified: {_percent(state['share_misclassified'])}"
-        )
+            "every weight is 0: no share" if share != share
+            else f"share of weight on misclassified: {_percent(share)}"
+        )  # fmt: skip
         return (fn, curve_top, hist_right, hist_top)
 
     def _render(self, state: dict[str, Any]) -> bytes:
@@ -261,6 +275,8 @@ class WeightExplorer(widgets.VBox):
         renderer = self._canvas.get_renderer()
         if key != self._static_key or self._background is None or renderer is not self._bg_for:
             self._canvas.draw()  # skips the animated artists
+            if not _layout_fits(self.figure, self._canvas.get_renderer(), self._panels):
+                self._relayout()  # new tick labels poke out: lay out again (now and then)
             self._background = self._canvas.copy_from_bbox(self.figure.bbox)
             self._static_key = key
             self._bg_for = self._canvas.get_renderer()
@@ -269,6 +285,13 @@ class WeightExplorer(widgets.VBox):
         for artist in self._animated:
             self.figure.draw_artist(artist)
         return _encode(self._canvas)
+
+    def _relayout(self) -> None:
+        """Run constrained layout once for the current labels, freeze it, redraw."""
+        self.figure.set_layout_engine("constrained")
+        self._canvas.draw()
+        self.figure.set_layout_engine("none")
+        self._canvas.draw()
 
     # -- wiring ------------------------------------------------------------------------------
     def _configure(self, fn: str) -> None:

@@ -15,6 +15,9 @@ from torch import Tensor, nn
 from mailviz import attacks, margins
 from mailviz.widgets._common import PLAYGROUND_STARTS, _close, _model_device, _png, _table_html
 
+#: The LM-PGD checkbox's label (shown whole: see the checkbox in :class:`PGDPlayground`).
+LM_LABEL = "LM-PGD (momentum + line search)"
+
 # --------------------------------------------------------------------------------------------
 # PGD playground: pure compute
 # --------------------------------------------------------------------------------------------
@@ -173,7 +176,10 @@ class PGDPlayground(widgets.VBox):
                                        style=style, layout=layout()),
             "start": widgets.Dropdown(options=list(PLAYGROUND_STARTS), value=start,
                                       description="start", style=style),
-            "lm": widgets.Checkbox(value=lm, description="LM-PGD (momentum + line search)"),
+            # no indent and an auto width: the default 300 px box minus the indent cut the label
+            "lm": widgets.Checkbox(value=lm, description=LM_LABEL, indent=False,
+                                   style={"description_width": "initial"},
+                                   layout=widgets.Layout(width="auto")),
         }  # fmt: skip
         for name, control in self.controls.items():
             control.add_class(f"mailviz-{name}")
@@ -189,7 +195,8 @@ class PGDPlayground(widgets.VBox):
                         widgets.VBox([self.controls["start"], self.controls["lm"]]),
                     ]
                 ),
-                widgets.HBox([self.image, self.table]),
+                # the table wraps below the plot when the output area is too narrow for both
+                widgets.HBox([self.image, self.table], layout=widgets.Layout(flex_flow="row wrap")),
             ]
         )
         self.add_class("mailviz-pgd-playground")
