@@ -79,7 +79,7 @@ def write_quiet_settings(settings_dir: Path) -> None:
         target.write_text(json.dumps(values))
 
 
-def _shutdown_kernels(server: LabServer) -> None:
+def shutdown_kernels(server: LabServer) -> None:
     """Shut every kernel down through the REST API (kernels run in sessions of their own)."""
     auth = {"Authorization": f"token {server.token}"}
     with urllib.request.urlopen(
@@ -100,7 +100,7 @@ def _stop(server: LabServer) -> None:
     if process.poll() is not None:
         return
     try:
-        _shutdown_kernels(server)
+        shutdown_kernels(server)
     except (urllib.error.URLError, ConnectionError, TimeoutError) as err:
         # the server's own SIGTERM handler shuts the kernels down as well
         print(f"could not shut kernels down through the API ({err}); stopping the server")
@@ -242,3 +242,25 @@ def wait_all_executed(page: Page, timeout_s: float) -> None:
                 f"{status}, stderr outputs {errors.count()}"
             )
         time.sleep(0.5)
+
+
+def save_notebook(page: Page, path: Path, timeout_s: float = 30.0) -> None:
+    """Ctrl+S in the open notebook; returns once ``path`` on disk has been rewritten.
+
+    Saves even an unchanged notebook (JupyterLab's save always writes), so a test can diff what
+    JupyterLab writes against what was there.
+    """
+    before = path.stat().st_mtime_ns
+    page.locator(".jp-NotebookPanel .jp-Notebook").first.click()  # focus the notebook
+    page.keyboard.press("Control+s")
+    deadline = time.monotonic() + timeout_s
+    while True:
+        mtime = path.stat().st_mtime_ns
+        if mtime != before and time.time_ns() - mtime > 500_000_000:
+            # jupyter_server writes the file in place (backup aside): done once it is quiet
+            with contextlib.suppress(ValueError):
+                json.loads(path.read_text(encoding="utf-8"))
+                return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"JupyterLab did not save {path.name} within {timeout_s:.0f} s")
+        time.sleep(0.25)

@@ -121,3 +121,88 @@ def test_the_run_number_pattern_catches_typed_results() -> None:
         assert _RUN_NUMBER.search(typed), typed
     for fine in ("Table 9", "base seeds 0, 10 and 20", "ResNet-18", "notebook 05"):
         assert not _RUN_NUMBER.search(fine), fine
+
+
+# --------------------------------------------------------------------------------------------
+# Opening a lesson in JupyterLab leaves git clean: the committed file already holds what
+# JupyterLab would save (mailviz.lesson_files). language_info.version is the kernel's Python
+# patch release: these tests compare with the interpreter that runs them (.venv/bin/python).
+# --------------------------------------------------------------------------------------------
+
+NORMALISE = "run `.venv/bin/python -m mailviz.lesson_files notebooks/*.ipynb` and commit"
+
+
+def test_language_info_is_what_ipykernel_reports() -> None:
+    from ipykernel.ipkernel import IPythonKernel
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    from mailviz.lesson_files import KERNELSPEC, language_info
+
+    assert language_info() == IPythonKernel.language_info
+    spec = KernelSpecManager().get_kernel_spec(KERNELSPEC["name"])
+    assert {"display_name": spec.display_name, "language": spec.language} == {
+        k: KERNELSPEC[k] for k in ("display_name", "language")
+    }
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_lesson_is_saved_with_jupyterlab_metadata(path: Path) -> None:
+    """Fails until every lesson has been normalised once (then on any edit that drops it)."""
+    from mailviz.lesson_files import as_saved, jupyterlab_metadata, normalised
+
+    text = path.read_text(encoding="utf-8")
+    nb = json.loads(text)
+    wanted = jupyterlab_metadata()
+    wrong = {k: nb["metadata"].get(k) for k, v in wanted.items() if nb["metadata"].get(k) != v}
+    assert not wrong, f"{path.name}: JupyterLab would rewrite metadata {wrong}; {NORMALISE}"
+    assert text == as_saved(normalised(nb)), f"{path.name}: not laid out as saved; {NORMALISE}"
+
+
+def test_normaliser_changes_only_the_metadata(tmp_path: Path) -> None:
+    from mailviz.lesson_files import jupyterlab_metadata, normalise_metadata
+
+    source = NOTEBOOKS[0]
+    nb = json.loads(source.read_text(encoding="utf-8"))
+    nb["metadata"] = {"kernelspec": {"display_name": "Python 3", "language": "python",
+                                     "name": "python3"},
+                      "language_info": {"name": "python"}, "papermill": {"x": 1}}  # fmt: skip
+    copy = tmp_path / source.name
+    copy.write_text(json.dumps(nb, indent=2))  # another layout too
+    assert normalise_metadata(copy) is True
+    text = copy.read_text(encoding="utf-8")
+    after = json.loads(text)
+    assert after["metadata"] == {**jupyterlab_metadata(), "papermill": {"x": 1}}
+    assert after["cells"] == nb["cells"] and after["nbformat_minor"] == nb["nbformat_minor"]
+    assert text.endswith("}\n") and text.startswith('{\n "cells": [\n')
+    assert normalise_metadata(copy) is False  # idempotent: nothing left to change
+    assert copy.read_text(encoding="utf-8") == text
+
+
+def test_normaliser_matches_nbformat_write(tmp_path: Path) -> None:
+    import nbformat
+
+    from mailviz.lesson_files import as_saved, normalised
+
+    for path in NOTEBOOKS:
+        nb = normalised(json.loads(path.read_text(encoding="utf-8")))
+        node = nbformat.from_dict(nb)
+        target = tmp_path / path.name
+        nbformat.write(node, target, version=nbformat.NO_CONVERT)  # what jupyter_server calls
+        assert as_saved(nb) == target.read_text(encoding="utf-8"), path.name
+
+
+def test_normaliser_rejects_what_it_cannot_predict(tmp_path: Path) -> None:
+    from mailviz.lesson_files import normalise_metadata
+
+    with pytest.raises(ValueError, match="is not a notebook file"):
+        normalise_metadata(tmp_path / "missing.ipynb")
+    nb = json.loads(NOTEBOOKS[0].read_text(encoding="utf-8"))
+    del nb["cells"][1]["id"]
+    path = tmp_path / "no_ids.ipynb"
+    path.write_text(json.dumps(nb))
+    with pytest.raises(ValueError, match=r"no_ids.ipynb: cells \[1\] have no id"):
+        normalise_metadata(path)
+    nb["nbformat_minor"] = 4
+    path.write_text(json.dumps(nb))
+    with pytest.raises(ValueError, match="nbformat 4.4, JupyterLab saves 4.5"):
+        normalise_metadata(path)
