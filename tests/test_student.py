@@ -87,7 +87,7 @@ def test_every_lesson_ends_with_references_with_venues(path: Path) -> None:
     nb = json.loads(path.read_text())
     last = "".join(nb["cells"][-1]["source"])
     assert last.startswith("## References"), "the last cell must be the References section"
-    entries = [e for e in last.split("\n* ")[1:]]
+    entries = re.split(r"\n[*-] ", last)[1:]  # markdown bullets
     assert entries, "References lists no paper"
     for entry in entries:  # a year, and an arXiv id or a venue, on every entry
         assert re.search(r"(19|20)\d\d", entry), entry
