@@ -6,9 +6,9 @@ least 14 pt. SVG files give W × H in pt (72 per inch) and, with ``svg.fonttype 
 text as ``<text style="font-size: Npx ...">`` (1 px = 1 pt at the SVG's 72 dpi).
 
 ``test_committed_figures_are_slide_ready`` checks the files under ``figures/`` (not the legacy
-``figures/mnist/``): SVGs written before the slide style (text drawn as glyph paths) make it
-xfail; LEAD: after ``make figures`` it must pass — rerun
-``pytest tests/test_slide_figures.py -k committed``.
+``figures/mnist/``, single-seed PNGs of an older run): every committed SVG keeps its text as
+``<text>`` and passes the slide rule, so a figure regenerated with ``make figures`` or
+``mailviz figures --figure NAME`` must stay slide-ready.
 """
 
 from __future__ import annotations
@@ -258,7 +258,7 @@ def _committed_svgs() -> list[Path]:
 
 
 def test_committed_figures_are_slide_ready() -> None:
-    """LEAD: rerun after ``make figures``; xfails only while some SVG predates the slide style."""
+    """Every committed SVG has editable text and every text passes the slide rule."""
     svgs = _committed_svgs()
     if not svgs:
         pytest.skip("no committed figures")
@@ -269,7 +269,5 @@ def test_committed_figures_are_slide_ready() -> None:
             stale.append(svg.relative_to(ROOT).as_posix())
         else:
             bad += [f"{svg.relative_to(ROOT)}: {p}" for p in problems[:3]]
+    assert not stale, f"SVGs with text drawn as paths (not editable): {stale}"
     assert not bad, "\n".join(bad)
-    if stale:
-        pytest.xfail(f"{len(stale)} committed SVGs have no <text> (made before the slide style): "
-                     "regenerate them with `make figures`, then rerun this test")
