@@ -30,8 +30,7 @@ site: $(STAMP)
 	$(BIN)/mailviz site
 
 ## make test: lint + pytest (unit, property, training, browser) + nbval over the notebooks + the
-## course site: the lessons executed (papermill, from the models `notebooks` cached), built with
-## Sphinx and opened page by page in Chromium
+## course site built from nbval's run and opened page by page in Chromium
 test: lint browser-deps unit notebooks site-check
 
 ## make student: the lessons without their solution cells -> build/student/
@@ -57,12 +56,13 @@ unit: $(STAMP)
 # the lessons' models and cached evaluations first (parallel), then nbval, one notebook per worker
 notebooks: $(STAMP)
 	$(BIN)/mailviz prepare --profile quick --workers $(WORKERS) --times build/prepare-times.csv
-	$(BIN)/python -m pytest -p no:cacheprovider -n $(WORKERS) --dist loadfile --nbval-lax \
-	  --nbval-current-env notebooks
+	MPLBACKEND=module://matplotlib_inline.backend_inline $(BIN)/python -m pytest -p no:cacheprovider \
+	  -n $(WORKERS) --dist loadfile --nbval-lax --nbval-current-env \
+	  -p mailviz.nbval_capture --nbval-save build/notebooks notebooks
 
-# after `notebooks` (prepare + nbval): every model is cached, so the lessons only load
+# the site from the lessons exactly as nbval executed them in `notebooks` (kept in build/notebooks
+# with their inline figures by mailviz.nbval_capture), then every page in Chromium
 site-check: $(STAMP)
-	$(BIN)/mailviz figures --profile quick --workers $(WORKERS) --no-prepare
 	$(BIN)/mailviz site
 	MAILVIZ_REQUIRE_SITE=1 $(BIN)/python -m pytest -p no:cacheprovider tests/test_site.py
 

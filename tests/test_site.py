@@ -225,10 +225,19 @@ def test_unexecuted_or_failed_lessons(tmp_path: Path) -> None:
     failed = lesson("01_b")
     failed.metadata["papermill"]["exception"] = True
     write_lessons(tmp_path, {"00_a": lesson("00_a", executed=False), "01_b": failed})
-    with pytest.raises(SiteError, match="00_a.ipynb was not executed by papermill"):
+    with pytest.raises(SiteError, match="00_a.ipynb was not executed by papermill or nbval"):
         check_executed(tmp_path, ["00_a"])
     with pytest.raises(SiteError, match="01_b.ipynb stopped on an error"):
         check_executed(tmp_path, ["01_b"])
+    # nbval's run as mailviz.nbval_capture records it: accepted, unless a cell failed
+    by_nbval = lesson("03_d", executed=False)
+    by_nbval.metadata["mailviz"] = {"runner": "nbval", "failed": False}
+    write_lessons(tmp_path, {"03_d": by_nbval})
+    assert check_executed(tmp_path, ["03_d"]) == [tmp_path / "03_d.ipynb"]
+    by_nbval.metadata["mailviz"]["failed"] = True
+    write_lessons(tmp_path, {"03_d": by_nbval})
+    with pytest.raises(SiteError, match="03_d.ipynb stopped on an error"):
+        check_executed(tmp_path, ["03_d"])
     (tmp_path / "02_c.ipynb").write_text("{not json")
     with pytest.raises(SiteError, match="02_c.ipynb is not a readable notebook"):
         check_executed(tmp_path, ["02_c"])
