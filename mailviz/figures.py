@@ -116,8 +116,15 @@ def injected_parameters(notebook: str | Path, profile: str,
     if profile not in PROFILES:
         raise ConfigError(f"unknown profile {profile!r}; valid: {', '.join(PROFILES)}")
     _check_parameters([Path(notebook)], dict(parameters or {}))
-    declared = notebook_parameters(notebook)
-    values = {"SEED": 0, "REPLICATES": default_replicates(profile), **dict(parameters or {})}
+    return _injected(notebook_parameters(notebook), profile, default_replicates(profile),
+                     parameters)  # fmt: skip
+
+
+def _injected(declared: dict[str, Any], profile: str, replicates: int,
+              parameters: dict[str, Any] | None) -> dict[str, Any]:  # fmt: skip
+    """``PROFILE``, then ``SEED`` / ``REPLICATES`` defaults and ``parameters``, kept where the
+    notebook's parameters cell (``declared``) declares them."""
+    values = {"SEED": 0, "REPLICATES": replicates, **dict(parameters or {})}
     return {"PROFILE": profile, **{k: v for k, v in values.items() if k in declared}}
 
 
@@ -241,15 +248,10 @@ def run_notebooks(
     if not notebooks:
         raise ValueError("no notebooks found; expected notebooks/NN_slug.ipynb files")
     _check_parameters(notebooks, dict(parameters or {}))
-    declared = {nb: notebook_parameters(nb) for nb in notebooks}
-    extra = dict(parameters or {})
-    common = {"SEED": 0, "REPLICATES": default_replicates(profile)}
-    common.update({k: extra.pop(k) for k in list(extra) if k in common})
+    common = {"SEED": 0, "REPLICATES": default_replicates(profile), **dict(parameters or {})}
     out = Path(out_dir) if out_dir is not None else build_root() / "notebooks"
     out.mkdir(parents=True, exist_ok=True)
-    bin_dir = str(Path(sys.executable).parent)
-    if not os.environ.get("PATH", "").startswith(bin_dir):
-        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
+    put_interpreter_on_path()
     if prepare:
         from mailviz.catalogue import prepare as prepare_models
 
@@ -270,8 +272,7 @@ def run_notebooks(
     figures_root = os.environ.get("MAILVIZ_FIGURES")
     jobs = []
     for nb in notebooks:
-        params = {"PROFILE": profile, **{k: v for k, v in common.items() if k in declared[nb]},
-                  **{k: v for k, v in extra.items() if k in declared[nb]}}  # fmt: skip
+        params = _injected(notebook_parameters(nb), profile, int(common["REPLICATES"]), parameters)
         jobs.append((nb, out / nb.name, params))
     failures: list[str] = []
     written = []
