@@ -42,6 +42,8 @@ KERNELSPEC: dict[str, str] = {
     "language": "python",
     "name": "python3",
 }
+#: The tag of an exercise's solution cells (folded on the site, removed by ``make student``).
+SOLUTION_TAG = "solution"
 #: nbformat 4.5: cells carry ids (JupyterLab keeps a 4.5 file's ids and its minor version).
 NBFORMAT, NBFORMAT_MINOR = 4, 5
 

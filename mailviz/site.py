@@ -6,7 +6,7 @@ theme, MathJax served from the site itself) into ``build/site/``. Staging transf
 (:func:`transform_lesson`) so that the pages need nothing from the network and keep the exercises
 closed:
 
-* papermill's ``injected-parameters`` cell is dropped (the ``parameters`` cell shows the defaults);
+* papermill's ``injected-parameters`` cell becomes one line naming the values the page ran with;
 * widget outputs and the notebook's saved widget state are removed: a static page cannot run the
   kernel behind a widget, and rendering the state would pull require.js and the widget manager
   from a CDN. A widget the lesson also saves as a figure (:data:`WIDGET_SNAPSHOTS`) is replaced
@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from mailviz.figures import list_notebooks
+from mailviz.lesson_files import SOLUTION_TAG
 from mailviz.paths import build_root, figures_root, project_root
 
 __all__ = ["SiteError", "WidgetSnapshot", "WIDGET_SNAPSHOTS", "build_site", "check_executed",
@@ -39,7 +40,6 @@ __all__ = ["SiteError", "WidgetSnapshot", "WIDGET_SNAPSHOTS", "build_site", "che
            "stage_sources", "run_sphinx"]
 
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
-SOLUTION_TAG = "solution"
 INJECTED_TAG = "injected-parameters"
 #: where the staged copies of the figures a lesson's widgets are replaced with go (site source)
 SNAPSHOT_DIR = "_figures"

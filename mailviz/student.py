@@ -17,14 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from mailviz.checkpoint import atomic_write
+from mailviz.lesson_files import SOLUTION_TAG
 from mailviz.paths import build_root, project_root
 
 __all__ = ["SOLUTION_TAG", "strip_solutions", "solution_only_names", "write_student_copies",
            "main"]  # fmt: skip
-
-#: The cell tag that marks a solution (code or markdown).
-SOLUTION_TAG = "solution"
-
 
 def _is_solution(cell: Any) -> bool:
     return SOLUTION_TAG in (cell.get("metadata", {}).get("tags") or [])
