@@ -316,10 +316,12 @@ def keep_outputs(executed: str | Path, source: str | Path, tag: str = "keep_outp
     """
     import nbformat
 
+    from mailviz.lesson_files import INJECTED_TAG
+
     run = nbformat.read(str(executed), as_version=4)
     src = nbformat.read(str(source), as_version=4)
     # papermill adds a cell tagged "injected-parameters" after the parameters cell
-    run.cells = [c for c in run.cells if "injected-parameters" not in c.metadata.get("tags", [])]
+    run.cells = [c for c in run.cells if INJECTED_TAG not in c.metadata.get("tags", [])]
     if len(run.cells) != len(src.cells):
         raise ValueError(f"{executed} has {len(run.cells)} cells, {source} {len(src.cells)}")
     updated = 0

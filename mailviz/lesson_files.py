@@ -44,6 +44,10 @@ KERNELSPEC: dict[str, str] = {
 }
 #: The tag of an exercise's solution cells (folded on the site, removed by ``make student``).
 SOLUTION_TAG = "solution"
+#: The tag of the cell papermill adds after the ``parameters`` cell.
+INJECTED_TAG = "injected-parameters"
+#: ``metadata.mailviz.runner`` of a lesson as nbval executed it (:mod:`mailviz.nbval_capture`).
+NBVAL_RUNNER = "nbval"
 #: nbformat 4.5: cells carry ids (JupyterLab keeps a 4.5 file's ids and its minor version).
 NBFORMAT, NBFORMAT_MINOR = 4, 5
 
@@ -120,6 +124,17 @@ def normalised(nb: dict[str, Any]) -> dict[str, Any]:
     out = dict(nb)
     out["metadata"] = {**nb.get("metadata", {}), **jupyterlab_metadata()}
     return out
+
+
+def write_notebook(path: str | Path, nb: Any) -> None:
+    """Write the ``nbformat`` node ``nb`` to ``path`` as :func:`nbformat.write` lays it out
+    (trailing newline included), atomically."""
+    import nbformat
+
+    from mailviz.checkpoint import atomic_write
+
+    text = nbformat.writes(nb)
+    atomic_write(path, lambda fh: fh.write(text if text.endswith("\n") else text + "\n"))
 
 
 def normalise_metadata(path: str | Path) -> bool:

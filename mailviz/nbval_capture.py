@@ -16,16 +16,23 @@ in one worker); each worker writes its notebooks when its session ends. Without
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-__all__ = ["RUNNER"]
-
-#: ``metadata.mailviz.runner`` of a notebook this plugin wrote.
-RUNNER = "nbval"
+__all__: list[str] = []
 _SEEN: dict[str, dict[str, Any]] = {}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """With ``--nbval-save``, the kernels nbval starts draw inline (as in JupyterLab), so the
+    saved lessons carry their figures as images."""
+    if config.getoption("nbval_save", default=None):
+        from mailviz.figures import INLINE_BACKEND
+
+        os.environ["MPLBACKEND"] = INLINE_BACKEND
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -60,15 +67,12 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     folder = session.config.getoption("nbval_save")
     if not folder or not _SEEN:
         return
-    import nbformat
-
-    from mailviz.checkpoint import atomic_write
+    from mailviz.lesson_files import NBVAL_RUNNER, write_notebook
 
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
     for source, state in _SEEN.items():
         nb = state["nb"]
-        nb.metadata["mailviz"] = {"runner": RUNNER, "failed": bool(state["failed"])}
-        text = nbformat.writes(nb)
-        atomic_write(out / Path(source).name, lambda fh, t=text: fh.write(t + "\n"))
+        nb.metadata["mailviz"] = {"runner": NBVAL_RUNNER, "failed": bool(state["failed"])}
+        write_notebook(out / Path(source).name, nb)
     _SEEN.clear()

@@ -1,6 +1,7 @@
 """The course site: a static, offline Sphinx site built from the executed lessons (``make site``).
 
-:func:`build_site` reads the copies ``make figures`` executed into ``build/notebooks/``, stages
+:func:`build_site` reads the executed copies in ``build/notebooks/`` (papermill's, from ``make
+figures``, or nbval's, from ``make test``), stages
 them with the static pages of ``docs/`` in ``build/site-src/`` and runs Sphinx (myst-nb, the book
 theme, MathJax served from the site itself) into ``build/site/``. Staging transforms each lesson
 (:func:`transform_lesson`) so that the pages need nothing from the network and keep the exercises
@@ -16,7 +17,7 @@ closed:
 
 Example:
     >>> build_site()  # doctest: +SKIP
-    site: 12 pages (10 lessons) in build/site, 8.5 s
+    site: 12 pages (10 lessons) in build/site, ... s
 """
 
 from __future__ import annotations
@@ -31,8 +32,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mailviz.checkpoint import atomic_write
 from mailviz.figures import list_notebooks
-from mailviz.lesson_files import SOLUTION_TAG
+from mailviz.lesson_files import INJECTED_TAG, NBVAL_RUNNER, SOLUTION_TAG
 from mailviz.paths import build_root, figures_root, project_root
 
 __all__ = ["SiteError", "WidgetSnapshot", "WIDGET_SNAPSHOTS", "build_site", "check_executed",
@@ -40,7 +42,6 @@ __all__ = ["SiteError", "WidgetSnapshot", "WIDGET_SNAPSHOTS", "build_site", "che
            "stage_sources", "run_sphinx"]
 
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
-INJECTED_TAG = "injected-parameters"
 #: where the staged copies of the figures a lesson's widgets are replaced with go (site source)
 SNAPSHOT_DIR = "_figures"
 #: what the fix for missing or incomplete executed lessons is
@@ -108,7 +109,7 @@ def check_executed(notebooks_dir: Path, lessons: Sequence[str]) -> list[Path]:
                             f"{RUN_FIGURES}") from None
         run = nb.metadata.get("papermill", {})
         checked = nb.metadata.get("mailviz", {})  # nbval's run, kept by mailviz.nbval_capture
-        if not run and checked.get("runner") != "nbval":
+        if not run and checked.get("runner") != NBVAL_RUNNER:
             raise SiteError(f"{path} was not executed by papermill or nbval — {RUN_FIGURES}")
         if run.get("exception") or checked.get("failed"):
             raise SiteError(f"{path} stopped on an error when it was executed — {RUN_FIGURES}")
@@ -285,7 +286,7 @@ def _write_if_changed(path: Path, data: bytes) -> None:
     if path.is_file() and path.read_bytes() == data:
         return
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
+    atomic_write(path, lambda fh: fh.write(data), binary=True)
 
 
 def stage_sources(executed: Sequence[Path], src_dir: Path, figures_dir: Path,

@@ -16,8 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from mailviz.checkpoint import atomic_write
-from mailviz.lesson_files import SOLUTION_TAG
+from mailviz.lesson_files import SOLUTION_TAG, write_notebook
 from mailviz.paths import build_root, project_root
 
 __all__ = ["SOLUTION_TAG", "strip_solutions", "solution_only_names", "write_student_copies",
@@ -124,8 +123,7 @@ def write_student_copies(
             )
         copy, _ = strip_solutions(nb)
         target = out / path.name
-        text = nbformat.writes(copy)
-        atomic_write(target, lambda fh, t=text: fh.write(t if t.endswith("\n") else t + "\n"))
+        write_notebook(target, copy)
         written.append(target)
     return written
 
