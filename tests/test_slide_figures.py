@@ -27,10 +27,10 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 from mailviz import plots  # noqa: E402
+from mailviz.plots._style import SLIDE_MAX_SIZE, SLIDE_MIN_POINTS, slide_points  # noqa: E402
 from mailviz.plots.colors import OKABE_ITO, delta_e, series_styles  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-SLIDE_W, SLIDE_H, MIN_PT = 13.333, 7.5, 14.0
 #: smallest CIE76 ΔE between two series drawn alike (same line style and marker)
 MIN_DE, MIN_DE_DEUTERANOPIA = 20.0, 10.0
 _SIZE = re.compile(r"font-size:\s*([0-9.]+)px|font:[^;\"]*?([0-9.]+)px")
@@ -47,13 +47,13 @@ def slide_violations(svg: str) -> tuple[int, list[str]]:
     head = re.search(r'<svg[^>]*\swidth="([0-9.]+)pt"\s+height="([0-9.]+)pt"', svg)
     assert head, "the SVG names no width/height in pt"
     width, height = float(head.group(1)) / 72.0, float(head.group(2)) / 72.0
-    scale = min(SLIDE_W / width, SLIDE_H / height)
+    scale = slide_points(1.0, (width, height))
     texts = re.findall(r"<text\b[^>]*>(.*?)</text>", svg, flags=re.S)
     bad = []
     for element in re.finditer(r"<(?:text|tspan)\b[^>]*>", svg):
         for m in _SIZE.finditer(element.group(0)):
             size = float(m.group(1) or m.group(2))
-            if size * scale < MIN_PT - 1e-6:
+            if size * scale < SLIDE_MIN_POINTS - 1e-6:
                 at = svg[element.end():element.end() + 40].split("<")[0]
                 bad.append(f"{size:g} pt × {scale:.2f} = {size * scale:.1f} pt ({at!r}) on a "
                            f"{width:.2f} × {height:.2f} in figure")  # fmt: skip
@@ -83,11 +83,12 @@ def _legend_handles(fig) -> list[tuple[str, str, str, tuple[float, ...]]]:
 
 
 def colour_clashes(fig) -> list[str]:
-    """Pairs of legend entries drawn alike (same line style and marker) whose colours are
-    closer than MIN_DE (normal vision) or MIN_DE_DEUTERANOPIA (simulated deuteranopia)."""
+    """Pairs of legend entries with the same line style whose colours are closer than MIN_DE
+    (normal vision) or MIN_DE_DEUTERANOPIA (simulated deuteranopia). Markers do not excuse a
+    clash: every series gets its own marker, and a marker is too small to tell lines apart."""
     clashes = []
     for a, b in itertools.combinations(_legend_handles(fig), 2):
-        if (a[1], a[2]) != (b[1], b[2]):
+        if a[1] != b[1]:
             continue
         normal = delta_e(a[3][:3], b[3][:3])
         deut = delta_e(a[3][:3], b[3][:3], deuteranopia=True)
@@ -199,6 +200,15 @@ FIGURES = {
     "training": lambda: plots.training_curves(pd.DataFrame(
         {"epoch": [1, 2, 3], "loss": [2.0, 1.0, 0.5], "nat_acc": [50.0, 80.0, 90.0],
          "pgd_acc": [10.0, 30.0, 40.0]}), title="clean training, digits / digits_cnn"),
+    "audit": _audit,
+    "adversarial_examples": lambda: plots.adversarial_examples(
+        *(np.random.default_rng(0).random((2, 6, 1, 8, 8))), np.arange(6), np.arange(6),
+        (np.arange(6) + 1) % 10, eps=0.2, n=6),
+    "robustness_curve": lambda: plots.robustness_curve(pd.DataFrame(
+        [("clean training", "nat", 0.0, 95.0), ("clean training", "pgd20", 0.1, 50.0),
+         ("adversarial training (AT)", "nat", 0.0, 90.0),
+         ("adversarial training (AT)", "pgd20", 0.1, 70.0)],
+        columns=["model", "attack", "eps", "value"]), eps_train=0.1),
     "samples_digits": lambda: _dataset("digits"),
     "samples_moons": lambda: _dataset("moons"),
 }  # fmt: skip
@@ -217,9 +227,10 @@ def test_figure_is_slide_ready(name, tmp_path) -> None:
         count, bad = slide_violations(text)
         assert count > 0, f"{name}: no <text> in the SVG (svg.fonttype must be 'none')"
         assert "DejaVuSans-" not in text, f"{name}: glyphs drawn as paths"
-        assert not bad, f"{name}: text below {MIN_PT} pt on a slide: {bad[:5]}"
+        assert not bad, f"{name}: text below {SLIDE_MIN_POINTS} pt on a slide: {bad[:5]}"
         w, h = fig.get_size_inches()
-        assert w <= 10.0 + 1e-6 and h <= 5.625 + 1e-6, f"{name}: {w:.2f} × {h:.2f} in"
+        fits = w <= SLIDE_MAX_SIZE[0] + 1e-6 and h <= SLIDE_MAX_SIZE[1] + 1e-6
+        assert fits, f"{name}: {w:.2f} × {h:.2f} in"
         assert not colour_clashes(fig), f"{name}: {colour_clashes(fig)}"
 
 

@@ -13,9 +13,12 @@ function                   figure
 :func:`save`               PNG + SVG under ``figures/<notebook>/``, byte-identical on rerun
 =========================  ====================================================================
 
-All figures share one look, :func:`style` (seaborn "whitegrid", the colour-blind-safe
-"colorblind" palette); it is a context manager that also works as a decorator. Figures are made
-with ``pyplot`` so that notebooks show them inline; close them with ``plt.close(fig)`` in loops.
+All figures share one look, :func:`style` (seaborn "whitegrid", slide-sized fonts, the
+colour-blind-safe Okabe–Ito colours of :mod:`mailviz.plots.colors`); it is a context manager
+that also works as a decorator. Lesson 00 adds :func:`adversarial_examples` (clean digits, the
+perturbation δ, attacked digits) and :func:`robustness_curve` (accuracy against the budget ε).
+Figures are made with ``pyplot`` so that notebooks show them inline (once, at the end of the
+cell); close them with ``plt.close(fig)`` in loops.
 
 Example:
     >>> from mailviz import evaluate, plots

@@ -22,10 +22,10 @@ PALETTE = "okabe-ito"
 #: Largest figure (inches) the plotting functions make: dropped onto a 16:9 slide (13.33 × 7.5
 #: in) it is scaled by at least 7.5 / 5.625 = 4/3, so every font ≥ 10.5 pt reads ≥ 14 pt there.
 SLIDE_MAX_SIZE: tuple[float, float] = (10.0, 5.625)
-#: A 16:9 slide, inches.
-SLIDE: tuple[float, float] = (13.333, 7.5)
-#: Smallest font on the slide (pt), once the figure is scaled to fill it.
-SLIDE_MIN_PT = 14.0
+#: A 16:9 slide in inches (13.33 × 7.5, the widescreen default) and the smallest text size, in
+#: points, a figure's text may have once the figure is scaled to fill that slide.
+SLIDE_INCHES: tuple[float, float] = (13.33, 7.5)
+SLIDE_MIN_POINTS = 14.0
 #: Curves :func:`weight_functions` can draw.
 WEIGHT_CURVES: tuple[str, ...] = (
     "sigmoid",
@@ -51,10 +51,20 @@ def palette(n: int | None = None) -> list[tuple[float, float, float]]:
     return [to_rgb(c) for c in series_colors(len(OKABE_ITO) if n is None else n)]
 
 
-def slide_scale(width: float, height: float) -> float:
-    """The factor a ``width × height`` in figure is scaled by to fill a 16:9 slide:
-    ``min(13.33 / W, 7.5 / H)``; a font of ``s`` pt reads ``s × scale`` pt there."""
-    return min(SLIDE[0] / width, SLIDE[1] / height)
+def slide_points(fontsize: float, figsize: tuple[float, float]) -> float:
+    """Size in points of ``fontsize`` text once a ``W × H`` inch figure fills a 16:9 slide.
+
+    The figure is scaled by ``min(13.33/W, 7.5/H)`` (it fits the slide's width or its height);
+    slide-ready text has ``fontsize × min(13.33/W, 7.5/H) ≥ 14`` (:data:`SLIDE_MIN_POINTS`).
+
+    Example:
+        >>> round(slide_points(10.0, (8.8, 3.4)), 2)
+        15.15
+    """
+    width, height = figsize
+    if not (width > 0 and height > 0):
+        raise ValueError(f"figsize must be two positive inch sizes, got {figsize!r}")
+    return fontsize * min(SLIDE_INCHES[0] / width, SLIDE_INCHES[1] / height)
 
 
 def _rc() -> dict[str, Any]:
@@ -69,8 +79,8 @@ def _rc() -> dict[str, Any]:
             "savefig.dpi": 150,
             "svg.hashsalt": SVG_HASHSALT,
             "svg.fonttype": "none",  # SVG text stays <text>: editable on a slide
-            # slide-ready: the smallest of these ("small" = 10.8 pt) on a figure no larger
-            # than SLIDE_MAX_SIZE reads >= 14 pt on a 16:9 slide
+            # slide-ready: the smallest of these (12 pt; a legend at "small" 10.8 pt) on a
+            # figure no larger than SLIDE_MAX_SIZE reads >= 14 pt on a 16:9 slide
             "font.size": 13.0,
             "axes.titlesize": 13.0,
             "axes.labelsize": 13.0,

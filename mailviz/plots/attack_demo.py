@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from mailviz.plots._style import _np, _require, _subplots, attack_label, palette, style
+from mailviz.plots._style import _np, _require, _subplots, attack_label, style
+from mailviz.plots.colors import series_styles
 
 
 def _image(ax: Any, img: np.ndarray, cmap: str = "gray_r", **kw: Any) -> None:
@@ -57,10 +58,9 @@ def adversarial_examples(
     if not eps > 0:
         raise ValueError(f"eps must be > 0, got {eps!r}")
     n = min(n, len(x))
-    names = list(class_names) if class_names is not None else [str(i) for i in range(100)]
-
     def caption(kind: str, pred: int, label: int) -> str:
-        return f"{kind}: {names[pred]}" + ("" if pred == label else " ✗")
+        name = class_names[pred] if class_names is not None else str(pred)
+        return f"{kind}: {name}" + ("" if pred == label else " ✗")
 
     with style():
         fig, axes = _subplots(3, n, panel=(2.0, 1.9))
@@ -94,11 +94,11 @@ def robustness_curve(frame: pd.DataFrame, *, eps_train: float | None = None) -> 
         fig, axes = _subplots(1, 1, panel=(6.4, 3.6))
         ax = axes[0, 0]
         models = list(dict.fromkeys(frame["model"]))
-        colors = palette(len(models))
         attacks = sorted(set(frame["attack"]) - {"nat"})
-        for color, model in zip(colors, models, strict=True):
+        for look, model in zip(series_styles([str(m) for m in models]), models, strict=True):
             rows = frame[frame["model"] == model].sort_values("eps")
-            ax.plot(rows["eps"], rows["value"], marker="o", color=color, label=model)
+            ax.plot(rows["eps"], rows["value"], color=look.color, marker=look.marker,
+                    linestyle=look.linestyle, label=model)  # fmt: skip
         if eps_train is not None:
             ax.axvline(eps_train, color="0.4", linestyle="--", linewidth=1)
             ax.annotate(f"ε = {eps_train:g}", (eps_train, 96), xytext=(4, 0),

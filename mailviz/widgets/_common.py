@@ -13,6 +13,7 @@ from matplotlib.figure import Figure
 from torch import Tensor, nn
 
 from mailviz import attacks
+from mailviz.plots._style import SLIDE_INCHES, SLIDE_MIN_POINTS, slide_points  # noqa: F401
 
 #: The weight functions the explorer offers (dropdown values).
 WEIGHT_CHOICES: tuple[str, ...] = (
@@ -50,10 +51,6 @@ WEIGHT_EQUATIONS: dict[str, str] = {
 #: ``start`` values offered by the PGD playground (those of :func:`mailviz.attacks.pgd`).
 PLAYGROUND_STARTS: tuple[str, ...] = attacks.STARTS
 
-#: A 16:9 slide in inches (13.33 × 7.5, the widescreen default) and the smallest text size, in
-#: points, a widget figure's text may have once the figure is scaled to fill that slide.
-SLIDE_INCHES: tuple[float, float] = (13.33, 7.5)
-SLIDE_MIN_POINTS = 14.0
 
 #: The α of :func:`mailviz.weights.step` lives in [0, 1]; Zeng et al.'s α in [0, 3].
 _ALPHA_MAX = {"step": 1.0, "exp_kernel": 3.0}
@@ -122,22 +119,6 @@ def _png(fig: Figure, dpi: float | None = None) -> bytes:
     canvas = FigureCanvasAgg(fig)  # also detaches a pyplot-managed figure from its GUI canvas
     canvas.draw()
     return _encode(canvas)
-
-
-def slide_points(fontsize: float, figsize: tuple[float, float]) -> float:
-    """Size in points of ``fontsize`` text once a ``W × H`` inch figure fills a 16:9 slide.
-
-    The figure is scaled by ``min(13.33/W, 7.5/H)`` (it fits the slide's width or its height);
-    slide-ready text has ``fontsize × min(13.33/W, 7.5/H) ≥ 14`` (:data:`SLIDE_MIN_POINTS`).
-
-    Example:
-        >>> round(slide_points(10.0, (8.8, 3.4)), 2)
-        15.15
-    """
-    width, height = figsize
-    if not (width > 0 and height > 0):
-        raise ValueError(f"figsize must be two positive inch sizes, got {figsize!r}")
-    return fontsize * min(SLIDE_INCHES[0] / width, SLIDE_INCHES[1] / height)
 
 
 def _layout_fits(fig: Figure, renderer: Any, panels: list[list[Any]]) -> bool:
