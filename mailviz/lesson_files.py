@@ -82,25 +82,16 @@ def jupyterlab_metadata() -> dict[str, Any]:
     return {"kernelspec": dict(KERNELSPEC), "language_info": language_info()}
 
 
-def _split_lines(text: str | list[str]) -> list[str]:
-    """A multi-line string as nbformat stores it: lines with their ``\\n``."""
-    return text.splitlines(keepends=True) if isinstance(text, str) else text
-
-
 def as_saved(nb: dict[str, Any]) -> str:
     """``nb`` serialised exactly as JupyterLab's server writes it (``nbformat.write``).
 
-    Keys sorted, indent 1, ``", "``/``": "`` separators, non-ASCII kept, ``source`` (and the
-    text of outputs) split into lines, a trailing newline. ``nb`` itself is left as it was.
+    Keys sorted, indent 1, ``", "``/``": "`` separators, non-ASCII kept, multi-line strings
+    split into lines, a trailing newline: :func:`nbformat.writes` itself (no conversion).
+    ``nb`` itself is left as it was.
     """
-    nb = copy.deepcopy(nb)
-    for cell in nb.get("cells", []):
-        if "source" in cell:
-            cell["source"] = _split_lines(cell["source"])
-        for output in cell.get("outputs", []):
-            if "text" in output:
-                output["text"] = _split_lines(output["text"])
-    text = json.dumps(nb, indent=1, sort_keys=True, separators=(",", ": "), ensure_ascii=False)
+    import nbformat
+
+    text = nbformat.writes(nbformat.from_dict(copy.deepcopy(nb)), version=nbformat.NO_CONVERT)
     return text if text.endswith("\n") else text + "\n"
 
 
@@ -124,6 +115,12 @@ def normalised(nb: dict[str, Any]) -> dict[str, Any]:
     out = dict(nb)
     out["metadata"] = {**nb.get("metadata", {}), **jupyterlab_metadata()}
     return out
+
+
+def same_minor(a: str, b: str) -> bool:
+    """Two ``X.Y.Z`` Python versions of one minor release (``3.11.7``, ``3.11.9``): kernels of
+    either write the same metadata but for ``language_info.version``."""
+    return len(a.split(".")) == 3 and a.split(".")[:2] == b.split(".")[:2]
 
 
 def write_notebook(path: str | Path, nb: Any) -> None:
@@ -153,7 +150,9 @@ def normalise_metadata(path: str | Path) -> bool:
         raise ValueError(f"{target.name}: {err}") from None
     if after == before:
         return False
-    target.write_text(after, encoding="utf-8")
+    from mailviz.checkpoint import atomic_write
+
+    atomic_write(target, lambda fh: fh.write(after))
     return True
 
 

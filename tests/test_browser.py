@@ -44,7 +44,7 @@ from browser_support import (
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 
-from mailviz.lesson_files import normalise_metadata
+from mailviz.lesson_files import normalise_metadata, same_minor
 from mailviz.paths import build_root, project_root
 from mailviz.widgets.playground import LM_LABEL
 
@@ -316,7 +316,7 @@ def _committed_patch_release(before: str, after: str) -> str:
     is the running interpreter's, every other byte must survive open + save."""
     old = json.loads(before)["metadata"].get("language_info", {}).get("version", "")
     new = json.loads(after)["metadata"].get("language_info", {}).get("version", "")
-    if old != new and old.split(".")[:2] == new.split(".")[:2]:
+    if old != new and same_minor(old, new):
         return after.replace(f'"version": "{new}"', f'"version": "{old}"', 1)
     return after
 

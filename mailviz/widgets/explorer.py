@@ -130,8 +130,7 @@ class WeightExplorer(widgets.VBox):
         self._draw(explorer_state(fn, gamma, beta, alpha, lam, **self._data))
         # Lay the figure out once (constrained layout), then freeze the axes positions: running
         # the layout engine on every slider move would double the cost of an update.
-        self._canvas.draw()
-        self.figure.set_layout_engine("none")
+        self._relayout()
         sliders = widgets.VBox([self.controls[n] for n in ("gamma", "beta", "alpha", "lam")])
         super().__init__(
             [
@@ -287,11 +286,10 @@ class WeightExplorer(widgets.VBox):
         return _encode(self._canvas)
 
     def _relayout(self) -> None:
-        """Run constrained layout once for the current labels, freeze it, redraw."""
+        """Run constrained layout once for the current labels (one draw), then freeze it."""
         self.figure.set_layout_engine("constrained")
-        self._canvas.draw()
+        self._canvas.draw()  # constrained layout runs inside this draw
         self.figure.set_layout_engine("none")
-        self._canvas.draw()
 
     # -- wiring ------------------------------------------------------------------------------
     def _configure(self, fn: str) -> None:
