@@ -56,15 +56,15 @@ unit: $(STAMP)
 # the lessons' models and cached evaluations first (parallel), then nbval, one notebook per worker
 notebooks: $(STAMP)
 	$(BIN)/mailviz prepare --profile quick --workers $(WORKERS) --times build/prepare-times.csv
-	MPLBACKEND=module://matplotlib_inline.backend_inline $(BIN)/python -m pytest -p no:cacheprovider \
-	  -n $(WORKERS) --dist loadfile --nbval-lax --nbval-current-env \
-	  -p mailviz.nbval_capture --nbval-save build/notebooks notebooks
+	$(BIN)/python -m pytest -p no:cacheprovider -n $(WORKERS) --dist loadfile --nbval-lax \
+	  --nbval-current-env -p mailviz.nbval_capture --nbval-save build/notebooks notebooks
 
 # the site from the lessons exactly as nbval executed them in `notebooks` (kept in build/notebooks
 # with their inline figures by mailviz.nbval_capture), then every page in Chromium
-site-check: $(STAMP)
+site-check: notebooks
 	$(BIN)/mailviz site
-	MAILVIZ_REQUIRE_SITE=1 $(BIN)/python -m pytest -p no:cacheprovider tests/test_site.py
+	MAILVIZ_REQUIRE_SITE=1 $(BIN)/python -m pytest -p no:cacheprovider -s \
+	  tests/test_site.py::test_site_in_chromium
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache

@@ -2,7 +2,8 @@
 
 ``mailviz.site.build_site`` copies this file, ``index.md`` (with the learning path filled in),
 ``authors_code.md`` and the executed lessons into ``build/site-src/`` and builds
-``build/site/`` from there. The lessons were executed by ``make figures``; nothing runs here.
+``build/site/`` from there. The lessons were executed by ``make figures`` (papermill) or ``make test`` (nbval); nothing
+runs here.
 
 The site must work offline and make no request beyond its own folder: MathJax 3 comes from
 ``sphinx-mathjax-offline`` (copied into ``_static/mathjax``), myst-nb's ipywidgets JavaScript
@@ -32,7 +33,7 @@ root_doc = "index"
 # --- MyST / myst-nb -----------------------------------------------------------------------------
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence"]
 myst_heading_anchors = 3  # "## Checking the claims" -> #checking-the-claims
-nb_execution_mode = "off"  # executed by `make figures` (papermill)
+nb_execution_mode = "off"  # executed by `make figures` (papermill) or `make test` (nbval)
 nb_ipywidgets_js: dict[str, dict[str, str]] = {}  # no require.js / widget manager from a CDN
 nb_output_stderr = "remove"  # library warnings and progress bars are noise on a reading page
 nb_merge_streams = True

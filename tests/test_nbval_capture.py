@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -22,12 +23,14 @@ def _run(folder: Path, cells: list[str]) -> tuple[int, Path]:
          "-p", "mailviz.nbval_capture", "--nbval-save", str(out),
          "--nbval-lax", "--nbval-current-env", str(source)],
         cwd=folder, capture_output=True, text=True, timeout=240,
+        env={**os.environ, "MPLBACKEND": "Agg"},  # as `make test` exports it
     )  # fmt: skip
     return proc.returncode, out / "01_demo.ipynb"
 
 
 def test_outputs_and_record_are_saved(tmp_path: Path) -> None:
-    code, saved = _run(tmp_path, ["x = 41\nprint('hello')", "x + 1"])
+    code, saved = _run(tmp_path, ["x = 41\nprint('hello')", "x + 1",
+                                  "import matplotlib.pyplot as plt\nplt.plot([0, 1]);"])
     assert code == 0
     nb = nbformat.read(str(saved), as_version=4)
     assert nb.metadata["mailviz"] == {"runner": "nbval", "failed": False}
@@ -36,6 +39,8 @@ def test_outputs_and_record_are_saved(tmp_path: Path) -> None:
     assert second.outputs[0]["data"]["text/plain"] == "42"
     assert [first.execution_count, second.execution_count] == [1, 2]
     assert second.outputs[0]["execution_count"] == 2
+    # the plugin switches the kernels to the inline backend: the figure is kept as an image
+    assert any("image/png" in o.get("data", {}) for o in nb.cells[3].outputs)
     nbformat.validate(nb)
 
 

@@ -63,9 +63,19 @@ def test_write_student_copies(tmp_path: Path) -> None:
         student.write_student_copies(tmp_path / "out", tmp_path / "empty")
 
 
-def test_main_prints_one_line_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_main_prints_one_line_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert student.main(["--help"]) == 2
     assert "usage" in capsys.readouterr().err
+    (tmp_path / "notebooks").mkdir()
+    nbformat.write(_nb([("code", "y = 2", ["solution"]), ("code", "print(y)", [])]),
+                   str(tmp_path / "notebooks" / "01_broken.ipynb"))
+    monkeypatch.setattr(student, "project_root", lambda: tmp_path)
+    assert student.main([str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "01_broken.ipynb: cell 1 reads ['y']" in err
+    assert not (tmp_path / "out" / "01_broken.ipynb").exists()
 
 
 LESSONS = list_notebooks(project_root() / "notebooks")
@@ -93,9 +103,9 @@ def test_every_lesson_ends_with_references_with_venues(path: Path) -> None:
         assert re.search(r"(19|20)\d\d", entry), entry
 
 
-@pytest.mark.parametrize("path", [p for p in LESSONS if "01" <= p.stem[:2] <= "08"],
+@pytest.mark.parametrize("path", [p for p in LESSONS if "01" <= p.stem[:2] <= "09"],
                          ids=lambda p: p.stem)
-def test_lessons_01_to_08_have_exercises_with_solutions(path: Path) -> None:
+def test_lessons_01_to_09_have_exercises_with_solutions(path: Path) -> None:
     nb = json.loads(path.read_text())
     assert "## Exercises" in _headings(nb)
     solutions = [c for c in nb["cells"] if "solution" in c["metadata"].get("tags", [])]
