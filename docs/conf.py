@@ -2,8 +2,8 @@
 
 ``mailviz.site.build_site`` copies this file, ``index.md`` (with the learning path filled in),
 ``authors_code.md`` and the executed lessons into ``build/site-src/`` and builds
-``build/site/`` from there. The lessons were executed by ``make figures`` (papermill) or ``make test`` (nbval); nothing
-runs here.
+``build/site/`` from there. The lessons were executed by ``make figures`` (papermill) or
+``make test`` (nbval); nothing runs here.
 
 The site must work offline and make no request beyond its own folder: MathJax 3 comes from
 ``sphinx-mathjax-offline`` (copied into ``_static/mathjax``), myst-nb's ipywidgets JavaScript
